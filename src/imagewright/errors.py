@@ -1,0 +1,311 @@
+"""Every exception imagewright raises, in one tree with one root.
+
+::
+
+    ImagewrightError
+     ├─ ConfigurationError            missing API key, bad client settings
+     ├─ ValidationError (ValueError)  a call that would be refused; lists *every* problem
+     │   ├─ ImageInputError           an input image that cannot be sent (empty, corrupt, too big, ...)
+     │   └─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
+     ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
+     └─ APIError                      something went wrong talking to the API
+         ├─ APIStatusError            the server answered with an error status
+         │   ├─ BadRequestError            400
+         │   │   └─ ContentPolicyError     400 moderation_blocked / content_policy_violation
+         │   ├─ AuthenticationError        401
+         │   ├─ PermissionDeniedError      403
+         │   ├─ NotFoundError              404
+         │   ├─ ConflictError              409
+         │   ├─ UnprocessableEntityError   422
+         │   ├─ RateLimitError             429
+         │   └─ InternalServerError        5xx
+         ├─ APIConnectionError        no usable answer arrived
+         │   └─ APITimeoutError       the request timed out
+         ├─ StreamError               the server sent an ``error`` event inside a stream
+         └─ APIResponseValidationError the answer did not have the expected shape
+
+Errors raised before a request is sent (``ValidationError``, ``BudgetExceededError``,
+``ConfigurationError``) guarantee that nothing was billed. ``APIConnectionError`` carries
+``may_have_been_billed``: ``True`` when the request body was fully sent before the failure,
+so the image may already have been generated and charged.
+
+No exception ever contains the API key: request headers are never included in messages, and
+``APIError.request`` is kept only for its method and URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentPolicyError",
+    "ImageInputError",
+    "ImagewrightError",
+    "InternalServerError",
+    "MaskError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Problem",
+    "RateLimitError",
+    "StreamError",
+    "UnprocessableEntityError",
+    "ValidationError",
+]
+
+
+class ImagewrightError(Exception):
+    """The root of every exception imagewright raises."""
+
+
+class ConfigurationError(ImagewrightError):
+    """The client is not configured well enough to make the call (for example, no API key)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a call would be refused.
+
+    Attributes:
+        param: The parameter at fault, e.g. ``"size"`` or ``"image[2]"``.
+        value: The offending value (already shortened for display).
+        message: What is wrong, in one sentence.
+        allowed: What would be accepted, in words (``"1..10"``, ``"png, webp"``).
+        model: The model the rule belongs to, when the rule is model-specific.
+    """
+
+    param: str
+    value: Any
+    message: str
+    allowed: str | None = None
+    model: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.param}={_short(self.value)}: {self.message}"
+        if self.model:
+            text += f" (model {self.model})"
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        return text
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ValidationError(ImagewrightError, ValueError):
+    """A call that the API would refuse, caught before anything was sent.
+
+    ``problems`` lists every problem found, not just the first, so one round of fixes is enough.
+    """
+
+    def __init__(self, problems: Sequence[Problem] | Problem | str, *, param: str | None = None):
+        if isinstance(problems, str):
+            problems = [Problem(param=param or "request", value=None, message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems with this call:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    @property
+    def params(self) -> list[str]:
+        """The names of the parameters at fault, in order."""
+        return [p.param for p in self.problems]
+
+
+class ImageInputError(ValidationError):
+    """An input image that cannot be sent: empty, corrupt, unsupported, too large or too many."""
+
+
+class MaskError(ValidationError):
+    """A mask that cannot be sent: wrong size, wrong mode, nothing editable, or unreadable."""
+
+
+class BudgetExceededError(ImagewrightError):
+    """The call's estimated cost would exceed the client's budget. Nothing was sent.
+
+    Attributes:
+        estimate_usd: The estimated cost of the refused call.
+        budget_usd: The budget in force.
+        spent_usd: What the client had already spent when the call was refused.
+    """
+
+    def __init__(self, message: str, *, estimate_usd: float, budget_usd: float, spent_usd: float):
+        super().__init__(message)
+        self.estimate_usd = estimate_usd
+        self.budget_usd = budget_usd
+        self.spent_usd = spent_usd
+
+
+class APIError(ImagewrightError):
+    """Something went wrong while talking to the API.
+
+    Attributes:
+        message: A human readable explanation.
+        request: The request that failed (only its method and URL are ever shown).
+        body: The error object the API returned (the inner ``error`` object), or raw text.
+        code: The API's machine-readable error code, e.g. ``"moderation_blocked"``.
+        param: The parameter the API blamed, if any.
+        type: The API's error type, e.g. ``"invalid_request_error"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        request: httpx.Request | None = None,
+        *,
+        body: object | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+        self.body = body
+        inner = body if isinstance(body, dict) else {}
+        code = inner.get("code")
+        self.code: str | None = None if code is None else str(code)
+        self.param: str | None = inner.get("param") if isinstance(inner.get("param"), str) else None
+        self.type: str | None = inner.get("type") if isinstance(inner.get("type"), str) else None
+
+
+class APIStatusError(APIError):
+    """The server answered with a 4xx or 5xx status.
+
+    Attributes:
+        response: The HTTP response.
+        status_code: Its status code.
+        request_id: The ``x-request-id`` header, quote it when you contact support.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+        super().__init__(message, response.request, body=body)
+        self.response = response
+        self.status_code = response.status_code
+        self.request_id: str | None = response.headers.get("x-request-id")
+
+
+class BadRequestError(APIStatusError):
+    """400: the API refused the request as malformed or not allowed."""
+
+
+class ContentPolicyError(BadRequestError):
+    """400: the safety system blocked the prompt or an input image. Never retried."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this model or feature (e.g. organisation not verified)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the endpoint or deployment does not exist."""
+
+
+class ConflictError(APIStatusError):
+    """409: a conflicting request is in progress."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well formed but could not be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests or tokens; retried automatically while the wait is reasonable."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class APIConnectionError(APIError):
+    """No usable answer arrived: the connection failed, dropped or timed out.
+
+    Attributes:
+        may_have_been_billed: ``True`` when the request body had been fully sent before the
+            failure, so the server may have generated (and charged for) the image.
+    """
+
+    def __init__(
+        self,
+        message: str = "Connection error.",
+        request: httpx.Request | None = None,
+        *,
+        may_have_been_billed: bool = False,
+    ) -> None:
+        super().__init__(message, request)
+        self.may_have_been_billed = may_have_been_billed
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+    def __init__(
+        self,
+        message: str = "Request timed out.",
+        request: httpx.Request | None = None,
+        *,
+        may_have_been_billed: bool = False,
+    ) -> None:
+        super().__init__(message, request, may_have_been_billed=may_have_been_billed)
+
+
+class StreamError(APIError):
+    """The server sent an ``error`` object inside a streaming response."""
+
+
+class APIResponseValidationError(APIError):
+    """The server answered 2xx, but the body was not the shape the Images API promises."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object | None = None):
+        super().__init__(message, response.request, body=body)
+        self.response = response
+        self.status_code = response.status_code
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_CONTENT_POLICY_CODES = frozenset(
+    {"moderation_blocked", "content_policy_violation", "image_content_policy_violation"}
+)
+
+
+def status_error_class(status_code: int, code: str | None) -> type[APIStatusError]:
+    """The exception class for an error response with this status and API error code."""
+    if status_code == 400 and code in _CONTENT_POLICY_CODES:
+        return ContentPolicyError
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)
