@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from . import errors, models
+from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
 from ._version import __version__
+from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
+from .edit import EditRequest
 from .errors import (
     APIConnectionError,
     APIError,
@@ -27,6 +30,9 @@ from .errors import (
     UnprocessableEntityError,
     ValidationError,
 )
+from .images import EncodedImage
+from .models import UnknownModelWarning
+from .results import OutputImage, PartialImage, Result, Timings, Usage
 
 __all__ = [
     "APIConnectionError",
@@ -34,21 +40,38 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "ApiCall",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceededError",
+    "Client",
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "EditOptions",
+    "EditRequest",
+    "EncodedImage",
+    "ExperimentalSizeWarning",
+    "GenerateOptions",
     "ImageInputError",
     "ImagewrightError",
     "InternalServerError",
     "MaskError",
     "NotFoundError",
+    "OutputImage",
+    "Part",
+    "PartialImage",
     "PermissionDeniedError",
+    "PreviewFeatureWarning",
     "RateLimitError",
+    "Result",
     "StreamError",
+    "StreamEvent",
+    "Timings",
+    "UnknownModelWarning",
     "UnprocessableEntityError",
+    "Usage",
     "ValidationError",
     "__version__",
     "errors",

@@ -183,6 +183,10 @@ class APIError(ImagewrightError):
         self.message = message
         self.request = request
         self.body = body
+        self.attempts = 1
+        """How many HTTP attempts were made before this error was raised."""
+        self.partial_images: list[Any] = []
+        """Partial images already received (and paid for) when a stream failed."""
         inner = body if isinstance(body, dict) else {}
         code = inner.get("code")
         self.code: str | None = None if code is None else str(code)

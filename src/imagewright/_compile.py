@@ -1,0 +1,703 @@
+"""The pure compiler: request objects and options in, a validated :class:`ApiCall` out.
+
+Nothing here does I/O beyond reading the input images the caller named. Compiling the same
+input twice gives byte-identical calls with the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import shlex
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .edit import EditRequest, PromptLike
+from .errors import ImageInputError, MaskError, Problem, ValidationError
+from .images import EncodedImage, load_image
+from .models import (
+    LEGACY_SIZES,
+    MAX_EDIT_IMAGES,
+    MAX_N,
+    MAX_PROMPT_CHARS,
+    ModelSpec,
+    UnknownModelWarning,
+    lookup,
+    parse_size,
+)
+
+__all__ = [
+    "ApiCall",
+    "ExperimentalSizeWarning",
+    "Part",
+    "PreviewFeatureWarning",
+    "compile_edit",
+    "compile_generate",
+]
+
+Endpoint = Literal["/images/generations", "/images/edits"]
+
+GENERATIONS: Endpoint = "/images/generations"
+EDITS: Endpoint = "/images/edits"
+
+ALL_QUALITIES = ("low", "medium", "high", "xhigh", "max", "auto")
+LEGACY_QUALITIES = ("standard", "hd")
+BACKGROUNDS = ("transparent", "opaque", "auto")
+OUTPUT_FORMATS = ("png", "webp", "jpeg", "gif", "svg")
+COMPLEXITIES = ("low", "medium", "high")
+MODERATIONS = ("low", "auto")
+FIDELITIES = ("high", "low")
+SVG_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+# Options that change delivery, not the picture: left out of the fingerprint so a streamed and
+# a plain call for the same image share one.
+_NOT_FINGERPRINTED = frozenset({"stream", "partial_images"})
+
+
+class PreviewFeatureWarning(UserWarning):
+    """A feature the API marks as preview for this model (e.g. transparent backgrounds on
+    gpt-image-2): accepted, but results may vary."""
+
+
+class ExperimentalSizeWarning(UserWarning):
+    """A size above 2560x1440, which the API accepts but calls experimental."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One multipart part: a text field (``value``) or a file (``filename``, ``content``, ``content_type``)."""
+
+    name: str
+    value: str | None = None
+    filename: str | None = None
+    content: bytes | None = None
+    content_type: str | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """True for file parts."""
+        return self.content is not None
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One compiled Images API call, ready to send; pure data.
+
+    Attributes:
+        endpoint: ``/images/generations`` (JSON body) or ``/images/edits`` (multipart).
+        model: The model named in the call (``None`` only if it was left to ``extra_body``).
+        prompt: The prompt text as sent.
+        params: Every non-file field as sent, in the official SDK's order (``prompt`` first,
+            then the rest alphabetically, then ``extra_body``).
+        images: The encoded source images (edits), in order.
+        images_as_list: Whether the images go as repeated ``image[]`` parts (else one ``image``).
+        mask: The encoded OpenAI mask (RGBA PNG, alpha 0 = editable), if any.
+        markup: The encoded markup overlay, if any.
+        fingerprint: sha256 over everything that affects the output image.
+        warnings: Non-fatal findings of the compiler (also emitted as Python warnings).
+    """
+
+    endpoint: Endpoint
+    model: str | None
+    prompt: str
+    params: Mapping[str, Any]
+    images: tuple[EncodedImage, ...] = ()
+    images_as_list: bool = False
+    mask: EncodedImage | None = None
+    markup: EncodedImage | None = None
+    fingerprint: str = ""
+    warnings: tuple[str, ...] = ()
+    finish: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_edit(self) -> bool:
+        """True for ``/images/edits`` calls."""
+        return self.endpoint == EDITS
+
+    @property
+    def stream(self) -> bool:
+        """True when the call asks for a streamed (SSE) answer."""
+        return bool(self.params.get("stream"))
+
+    @property
+    def n(self) -> int:
+        """How many images the call asks for."""
+        n = self.params.get("n", 1)
+        return n if isinstance(n, int) else 1
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """The value of a body field, or ``default`` when it is not sent."""
+        return self.params.get(name, default)
+
+    def json_body(self) -> dict[str, Any]:
+        """The JSON body of a generations call."""
+        if self.is_edit:
+            raise TypeError("an edits call is multipart; use parts()")
+        return dict(self.params)
+
+    def parts(self) -> list[Part]:
+        """The multipart parts of an edits call, in the order the official SDK sends them."""
+        if not self.is_edit:
+            raise TypeError("a generations call is JSON; use json_body()")
+        out = [Part(name, value=value) for name, value in _flatten_form(self.params)]
+        image_name = "image[]" if self.images_as_list else "image"
+        out += [_file_part(image_name, img) for img in self.images]
+        if self.markup is not None:
+            out.append(_file_part("markup", self.markup))
+        if self.mask is not None:
+            out.append(_file_part("mask", self.mask))
+        return out
+
+    def with_params(self, **changes: Any) -> ApiCall:
+        """A copy with some body fields replaced (``None`` removes a field); fingerprint renewed."""
+        params = dict(self.params)
+        for key, value in changes.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = value
+        return _finalise(self, params)
+
+    def to_curl(self, base_url: str = "https://api.openai.com/v1") -> str:
+        """A curl command reproducing this call, with the key left as ``$OPENAI_API_KEY``.
+
+        File parts are written as ``@<filename>``: save the inputs under those names to run it.
+        """
+        url = base_url.rstrip("/") + self.endpoint
+        lines = [f"curl {shlex.quote(url)}", '-H "Authorization: Bearer $OPENAI_API_KEY"']
+        if self.is_edit:
+            for p in self.parts():
+                if p.is_file:
+                    spec = f"{p.name}=@{p.filename};type={p.content_type}"
+                else:
+                    spec = f"{p.name}={p.value}"
+                lines.append(f"-F {shlex.quote(spec)}")
+        else:
+            lines.append('-H "Content-Type: application/json"')
+            lines.append(f"-d {shlex.quote(json.dumps(self.json_body(), ensure_ascii=False))}")
+        return " \\\n  ".join(lines)
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.params.items() if k != "prompt"}
+        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
+        extra = f", images={len(self.images)}" if self.images else ""
+        extra += ", mask" if self.mask is not None else ""
+        extra += ", markup" if self.markup is not None else ""
+        return (
+            f"ApiCall({self.endpoint}, prompt={prompt!r}, params={shown}{extra}, "
+            f"fingerprint={self.fingerprint[:12]})"
+        )
+
+
+def _file_part(name: str, img: EncodedImage) -> Part:
+    return Part(name, filename=img.filename, content=img.data, content_type=img.mime)
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _flatten_form(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Bracket-encode nested objects (``svg[reasoning][effort]``) and lists (``key[]``)."""
+    out: list[tuple[str, str]] = []
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else key
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            out += _flatten_form(value, name)
+        elif isinstance(value, (list, tuple)):
+            out += [(f"{name}[]", _form_value(v)) for v in value if v is not None]
+        else:
+            out.append((name, _form_value(value)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Fingerprint
+
+
+def fingerprint(
+    endpoint: str,
+    params: Mapping[str, Any],
+    images: Sequence[EncodedImage] = (),
+    mask: EncodedImage | None = None,
+    markup: EncodedImage | None = None,
+) -> str:
+    """sha256 over the endpoint, the output-affecting fields and the input bytes."""
+    doc = {
+        "endpoint": endpoint,
+        "params": {k: v for k, v in params.items() if k not in _NOT_FINGERPRINTED},
+        "images": [img.sha256 for img in images],
+        "mask": mask.sha256 if mask else None,
+        "markup": markup.sha256 if markup else None,
+    }
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _finalise(call: ApiCall, params: dict[str, Any]) -> ApiCall:
+    fp = fingerprint(call.endpoint, params, call.images, call.mask, call.markup)
+    return ApiCall(
+        endpoint=call.endpoint,
+        model=params.get("model"),
+        prompt=str(params.get("prompt", "")),
+        params=params,
+        images=call.images,
+        images_as_list=call.images_as_list,
+        mask=call.mask,
+        markup=call.markup,
+        fingerprint=fp,
+        warnings=call.warnings,
+        finish=call.finish,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+class _Checker:
+    """Collects every problem and warning of one call."""
+
+    def __init__(self, model: str | None) -> None:
+        self.model = model
+        self.spec: ModelSpec | None = lookup(model) if model else None
+        self.problems: list[Problem] = []
+        self.warnings: list[tuple[str, type[Warning]]] = []
+
+    @property
+    def strict(self) -> bool:
+        return self.spec is not None and self.spec.strict
+
+    def fail(self, param: str, value: Any, message: str, allowed: str | None = None) -> None:
+        model = self.model if self.spec is not None else None
+        self.problems.append(Problem(param, value, message, allowed, model))
+
+    def warn(self, message: str, category: type[Warning] = UserWarning) -> None:
+        self.warnings.append((message, category))
+
+    def one_of(self, param: str, value: Any, allowed: Sequence[str]) -> None:
+        if value is not None and value not in allowed:
+            self.fail(param, value, "not an accepted value", ", ".join(allowed))
+
+    def int_range(self, param: str, value: Any, lo: int, hi: int) -> bool:
+        if value is None:
+            return True
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(param, value, "must be an integer", f"{lo}..{hi}")
+            return False
+        if not lo <= value <= hi:
+            self.fail(param, value, "out of range", f"{lo}..{hi}")
+            return False
+        return True
+
+    def raise_if_any(self) -> None:
+        if not self.problems:
+            return
+        kinds = {_problem_kind(p) for p in self.problems}
+        cls: type[ValidationError] = ValidationError
+        if kinds == {"image"}:
+            cls = ImageInputError
+        elif kinds == {"mask"}:
+            cls = MaskError
+        raise cls(self.problems)
+
+    def emit_warnings(self) -> tuple[str, ...]:
+        for message, category in self.warnings:
+            warnings.warn(message, category, stacklevel=4)
+        return tuple(m for m, _ in self.warnings)
+
+
+def _problem_kind(p: Problem) -> str:
+    if p.param.startswith("image"):
+        return "image"
+    if p.param in ("mask", "markup"):
+        return "mask"
+    return "other"
+
+
+def _check_model(c: _Checker) -> None:
+    if not c.model:
+        c.fail(
+            "model",
+            c.model,
+            "a model is required (there is no safe default since DALL·E was retired)",
+            "e.g. 'gpt-image-2'; pass model= or set default_model on the client",
+        )
+        return
+    if c.spec is None:
+        c.warn(
+            f"model {c.model!r} is not in imagewright's capability table; the call is sent "
+            "with only the universal checks",
+            UnknownModelWarning,
+        )
+    elif not c.spec.available:
+        c.problems.append(Problem("model", c.model, c.spec.unavailable_message()))
+
+
+def _check_prompt(c: _Checker, prompt: str) -> None:
+    limit = c.spec.max_prompt_chars if c.spec else MAX_PROMPT_CHARS
+    if not prompt or not prompt.strip():
+        c.fail("prompt", prompt, "the prompt is empty", "1..32,000 characters")
+    elif len(prompt) > limit:
+        c.fail("prompt", f"{len(prompt):,} characters", "the prompt is too long", f"<= {limit:,}")
+
+
+def _check_size(c: _Checker, size: Any) -> None:
+    if size is None:
+        return
+    if not isinstance(size, str):
+        c.fail("size", size, "must be a string", "'auto' or 'WxH'")
+        return
+    if c.strict and c.spec is not None:
+        reasons = c.spec.check_size(size)
+        for reason in reasons:
+            c.fail("size", size, reason, c.spec.sizes.describe())
+        if not reasons and c.spec.sizes.is_experimental(size):
+            c.warn(
+                f"size {size} is above 2560x1440, which the API calls experimental",
+                ExperimentalSizeWarning,
+            )
+        return
+    if size in LEGACY_SIZES:
+        c.fail("size", size, "legacy DALL·E sizes are not supported by GPT Image models")
+    elif size != "auto" and parse_size(size) is None:
+        c.fail("size", size, "not of the form 'WxH'", "'auto' or 'WxH', e.g. '1536x864'")
+
+
+def _check_quality(c: _Checker, quality: Any) -> None:
+    if quality is None:
+        return
+    if quality in LEGACY_QUALITIES:
+        allowed = c.spec.qualities if c.spec else ALL_QUALITIES
+        c.fail("quality", quality, "legacy DALL·E quality", ", ".join(allowed))
+    elif c.strict and c.spec is not None:
+        c.one_of("quality", quality, c.spec.qualities)
+    else:
+        c.one_of("quality", quality, ALL_QUALITIES)
+
+
+def _check_common(c: _Checker, p: Mapping[str, Any], *, edit: bool) -> None:
+    fmt = p.get("output_format")
+    fmt_effective = fmt or "png"
+    stream = bool(p.get("stream"))
+    c.one_of("output_format", fmt, OUTPUT_FORMATS)
+    if c.strict and c.spec is not None and fmt in OUTPUT_FORMATS:
+        c.one_of("output_format", fmt, c.spec.output_formats)
+
+    c.int_range("n", p.get("n"), 1, c.spec.max_n if c.spec else MAX_N)
+    _check_size(c, p.get("size"))
+    _check_quality(c, p.get("quality"))
+
+    bg = p.get("background")
+    c.one_of("background", bg, BACKGROUNDS)
+    if bg == "transparent":
+        if fmt_effective not in ("png", "webp"):
+            c.fail(
+                "background",
+                bg,
+                f"a transparent background needs an output format with alpha, not {fmt_effective}",
+                "output_format='png' or 'webp'",
+            )
+        if c.spec is not None and c.spec.transparent_preview:
+            c.warn(
+                f"background='transparent' is a preview feature on {c.model}",
+                PreviewFeatureWarning,
+            )
+
+    c.one_of("complexity", p.get("complexity"), COMPLEXITIES)
+
+    comp = p.get("output_compression")
+    if (
+        c.int_range("output_compression", comp, 0, 100)
+        and comp is not None
+        and fmt_effective not in ("jpeg", "webp")
+    ):
+        c.fail(
+            "output_compression",
+            comp,
+            f"compression applies only to jpeg and webp, not {fmt_effective}",
+            "set output_format='jpeg' or 'webp', or omit output_compression",
+        )
+
+    partials = p.get("partial_images")
+    if c.int_range("partial_images", partials, 0, 3) and partials is not None and not stream:
+        c.fail(
+            "partial_images",
+            partials,
+            "partial images are only sent in streaming mode",
+            "use stream_generate()/stream_edit(), or omit partial_images",
+        )
+    if stream and fmt in ("gif", "svg"):
+        c.fail("stream", True, f"streaming is not available for output_format={fmt!r}")
+
+    frame_count = p.get("frame_count")
+    frame_ms = p.get("frame_duration_ms")
+    if fmt != "gif":
+        for name, value in (("frame_count", frame_count), ("frame_duration_ms", frame_ms)):
+            if value is not None:
+                c.fail(name, value, "only meaningful for GIF output", "output_format='gif'")
+    else:
+        c.int_range("frame_count", frame_count, 2, 16)
+        c.int_range("frame_duration_ms", frame_ms, 1, 655_350)
+
+    svg = p.get("svg")
+    if svg is not None:
+        if fmt != "svg":
+            c.fail("svg", svg, "the svg object needs output_format='svg'")
+        if not isinstance(svg, Mapping):
+            c.fail("svg", svg, "must be an object", "{'model': ..., 'reasoning': {'effort': ...}}")
+        else:
+            if not edit and not svg.get("model"):
+                c.fail("svg.model", svg.get("model"), "required when svg is sent on generate")
+            reasoning = svg.get("reasoning")
+            if isinstance(reasoning, Mapping):
+                c.one_of("svg.reasoning.effort", reasoning.get("effort"), SVG_EFFORTS)
+    if fmt == "svg" and (p.get("n") or 1) != 1:
+        c.fail("n", p.get("n"), "SVG output makes exactly one image", "1")
+    c.one_of("moderation", p.get("moderation"), MODERATIONS)
+
+
+def _check_extra_body(c: _Checker, extra: Mapping[str, Any]) -> None:
+    for key in ("response_format", "style"):
+        if key in extra:
+            c.fail(
+                key,
+                extra[key],
+                "a legacy DALL·E parameter that GPT Image models refuse; they always return "
+                "base64 images"
+                + ("" if key == "response_format" else " and take style in the prompt"),
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Prompt objects
+
+
+def prompt_text(prompt: PromptLike, model: str | None) -> str:
+    """The text of a prompt: a ``str`` as is, or the result of ``prompt.compile()``."""
+    if isinstance(prompt, str):
+        return prompt
+    compile_ = getattr(prompt, "compile", None)
+    if not callable(compile_):
+        raise ValidationError(
+            Problem(
+                "prompt",
+                type(prompt).__name__,
+                "not a prompt",
+                "a str, or an object with compile() (Prompt, Layout)",
+            )
+        )
+    text = compile_(model=model) if _accepts_kw(compile_, "model") else compile_()
+    if not isinstance(text, str):
+        raise ValidationError(
+            Problem("prompt", type(text).__name__, "compile() must return the prompt text")
+        )
+    return text
+
+
+def _accepts_kw(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _hook(obj: Any, name: str) -> Callable[..., Any] | None:
+    fn = getattr(obj, name, None)
+    return fn if callable(fn) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Compile
+
+
+def _body(
+    prompt: str, options: Mapping[str, Any], extra_body: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``prompt`` first, the rest alphabetically, ``None`` dropped, then ``extra_body``."""
+    body: dict[str, Any] = {"prompt": prompt}
+    for key in sorted(options):
+        if options[key] is not None:
+            body[key] = options[key]
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
+def compile_generate(
+    prompt: PromptLike,
+    *,
+    model: str | None,
+    extra_body: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> ApiCall:
+    """Compile a generation into an :class:`ApiCall`, or raise :class:`ValidationError`.
+
+    ``options`` are the API's body fields (``size``, ``quality``, ``n``...); ``None`` means
+    "not given". Every problem is reported at once.
+    """
+    c = _Checker(model)
+    _check_model(c)
+    text = _safe_prompt(c, prompt, model)
+    if options.get("size") is None and model and (plan := _hook(prompt, "planned_size")):
+        options["size"] = plan(model)
+    if "input_fidelity" in options and options["input_fidelity"] is not None:
+        c.fail("input_fidelity", options["input_fidelity"], "only accepted on edits")
+    options.pop("input_fidelity", None)
+    params = _body(text, {"model": model, **options}, extra_body)
+    _check_common(c, params, edit=False)
+    _check_extra_body(c, extra_body or {})
+    c.raise_if_any()
+    notes = c.emit_warnings()
+    call = ApiCall(
+        endpoint=GENERATIONS,
+        model=model,
+        prompt=text,
+        params=params,
+        warnings=notes,
+        finish=_hook(prompt, "finish"),
+    )
+    return _finalise(call, params)
+
+
+def _safe_prompt(c: _Checker, prompt: PromptLike, model: str | None) -> str:
+    try:
+        text = prompt_text(prompt, model)
+    except ValidationError as exc:
+        c.problems.extend(exc.problems)
+        return ""
+    _check_prompt(c, text)
+    return text
+
+
+def compile_edit(
+    request: EditRequest,
+    *,
+    model: str | None,
+    extra_body: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> ApiCall:
+    """Compile an edit into an :class:`ApiCall`, or raise :class:`ValidationError`.
+
+    Input images are loaded and checked (format sniffed, size limits), the mask is converted
+    to the API's convention, and every problem is reported at once.
+    """
+    from .masks import prepare_mask
+
+    c = _Checker(model)
+    _check_model(c)
+    text = _safe_prompt(c, request.prompt, model)
+    if "moderation" in options and options["moderation"] is not None:
+        c.fail("moderation", options["moderation"], "only accepted on generations, not edits")
+    options.pop("moderation", None)
+
+    sources = request.image_list
+    refs = _hook(request.prompt, "reference_images")
+    if refs and model:
+        sources = sources + list(refs(model))
+    images: list[EncodedImage] = []
+    if not sources:
+        c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
+    elif len(sources) > MAX_EDIT_IMAGES:
+        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
+    else:
+        as_list = request.images_as_list or len(sources) > 1
+        for i, src in enumerate(sources):
+            param = f"image[{i}]" if as_list else "image"
+            try:
+                images.append(load_image(src, param=param))
+            except ImageInputError as exc:
+                c.problems.extend(exc.problems)
+
+    markup_src = request.markup
+    markup_hook = _hook(request.prompt, "markup")
+    if markup_src is None and markup_hook and model and c.spec is not None and c.spec.markup:
+        markup_src = markup_hook(model)
+
+    fmt = options.get("output_format")
+    if request.mask is not None and markup_src is not None:
+        c.fail("mask", "mask and markup", "mask and markup cannot be combined", "one of them")
+    if request.mask is not None and fmt == "gif":
+        c.fail("mask", "mask", "a mask cannot be used with GIF output")
+    if markup_src is not None and c.spec is not None and c.strict and not c.spec.markup:
+        c.fail("markup", "markup", f"markup is not supported by {model}", "a gpt-image-2.5 model")
+
+    mask = markup = None
+    if images and request.mask is not None:
+        try:
+            mask = prepare_mask(request.mask, image=images[0], editable=request.editable)
+        except (MaskError, ImageInputError) as exc:
+            c.problems.extend(Problem("mask", p.value, p.message, p.allowed) for p in exc.problems)
+    if images and markup_src is not None:
+        markup = _prepare_markup(c, markup_src, images[0])
+
+    fidelity = options.get("input_fidelity")
+    if fidelity is not None:
+        c.one_of("input_fidelity", fidelity, FIDELITIES)
+        if c.spec is not None and c.strict and fidelity in FIDELITIES:
+            if c.spec.input_fidelity is None:
+                c.fail(
+                    "input_fidelity",
+                    fidelity,
+                    f"omit input_fidelity for {model}",
+                    "omit it (the model always uses high fidelity)",
+                )
+            else:
+                c.one_of("input_fidelity", fidelity, c.spec.input_fidelity)
+
+    params = _body(text, {"model": model, **options}, extra_body)
+    _check_common(c, params, edit=True)
+    _check_extra_body(c, extra_body or {})
+    c.raise_if_any()
+    notes = c.emit_warnings()
+    call = ApiCall(
+        endpoint=EDITS,
+        model=model,
+        prompt=text,
+        params=params,
+        images=tuple(images),
+        images_as_list=request.images_as_list or len(images) > 1,
+        mask=mask,
+        markup=markup,
+        warnings=notes,
+        finish=_hook(request.prompt, "finish"),
+    )
+    return _finalise(call, params)
+
+
+def _prepare_markup(c: _Checker, source: Any, first: EncodedImage) -> EncodedImage | None:
+    try:
+        enc = load_image(source, param="markup")
+    except ImageInputError as exc:
+        c.problems.extend(exc.problems)
+        return None
+    if enc.format != "png" or not enc.has_alpha:
+        c.fail("markup", enc.filename, "markup must be a PNG with transparency", "an RGBA PNG")
+        return None
+    if enc.size != first.size:
+        c.fail(
+            "markup",
+            f"{enc.width}x{enc.height}",
+            "markup size differs from the first image",
+            f"{first.width}x{first.height}",
+        )
+        return None
+    alpha = enc.to_pil().getchannel("A")
+    lo, _hi = alpha.getextrema()
+    if lo != 0:
+        c.fail(
+            "markup",
+            enc.filename,
+            "markup has no transparent pixel, so it would hide the image",
+            "a PNG whose untouched areas are fully transparent",
+        )
+        return None
+    return EncodedImage(enc.data, "png", enc.width, enc.height, enc.mode, "markup.png")

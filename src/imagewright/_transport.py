@@ -1,0 +1,652 @@
+"""Sending an :class:`ApiCall`: requests, the retry policy, SSE decoding and error mapping.
+
+Everything here is pure except the two small send loops at the bottom (one sync, one async),
+which share the request builder, the retry rules and the response parsing.
+
+The retry rules, in order (each logs its decision at debug level):
+
+1. ``retry-after-ms`` / ``retry-after`` over 120 s: give up at once (even with
+   ``x-should-retry: true``).
+2. ``x-should-retry: true`` retries, ``false`` never does.
+3. 408, 409, 429 and 5xx retry; other statuses raise.
+4. A connection that failed before the request body was fully sent retries: the server cannot
+   have started a generation from a partial body.
+5. A read timeout or a dropped connection *after* the body was sent is ambiguous: the image may
+   already be generated and billed. It is not retried unless ``retry_ambiguous=True``.
+
+The wait is the server's ``retry-after-ms``/``retry-after`` when it is in (0, 120] s, else
+``min(0.5 * 2**k, 8) * (1 - 0.25 * U)`` seconds after ``k`` retries, as the official SDK does.
+Every attempt of one call carries the same ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.utils
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import tenacity
+
+from ._compile import ApiCall
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    StreamError,
+    status_error_class,
+)
+from .results import ImagesResponse, OutputImage, PartialImage, Result, Timings, Usage
+from .settings import Settings
+
+log = logging.getLogger("imagewright")
+
+MAX_RETRY_AFTER = 120.0
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+# --------------------------------------------------------------------------------------------
+# Building the request
+
+
+class _TrackedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Wraps a request body and records when the transport has consumed all of it."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.sent = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+        self.sent = True
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+        self.sent = True
+
+
+@dataclass
+class SendOptions:
+    """Per-call transport options."""
+
+    timeout: httpx.Timeout
+    max_retries: int
+    retry_ambiguous: bool
+    idempotency_key: str = field(default_factory=lambda: f"imagewright-{uuid.uuid4()}")
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient,
+    settings: Settings,
+    call: ApiCall,
+    opts: SendOptions,
+    attempt: int,
+) -> tuple[httpx.Request, _TrackedStream]:
+    """The HTTP request for one attempt of ``call``, and the tracker of its body."""
+    url, query = settings.url_for(call.endpoint, call.model)
+    headers = settings.headers()
+    headers["Idempotency-Key"] = opts.idempotency_key
+    headers["X-Imagewright-Retry-Count"] = str(attempt)
+    headers["X-Imagewright-Read-Timeout"] = (
+        f"{opts.timeout.read:g}" if opts.timeout.read else "none"
+    )
+    headers.update(opts.extra_headers)
+    if call.is_edit:
+        data: dict[str, Any] = {}
+        for part in call.parts():
+            if part.is_file:
+                continue
+            assert part.value is not None
+            if part.name in data:
+                prev = data[part.name]
+                data[part.name] = (
+                    [*prev, part.value] if isinstance(prev, list) else [prev, part.value]
+                )
+            else:
+                data[part.name] = part.value
+        files: list[tuple[str, tuple[str | None, bytes, str | None]]] = [
+            (p.name, (p.filename, p.content, p.content_type))
+            for p in call.parts()
+            if p.content is not None
+        ]
+        request = http.build_request(
+            "POST",
+            url,
+            params=query,
+            headers=headers,
+            data=data,
+            files=files,
+            timeout=opts.timeout,
+        )
+    else:
+        request = http.build_request(
+            "POST",
+            url,
+            params=query,
+            headers=headers,
+            json=call.json_body(),
+            timeout=opts.timeout,
+        )
+    tracker = _TrackedStream(request.stream)
+    request.stream = tracker
+    return request, tracker
+
+
+# --------------------------------------------------------------------------------------------
+# Retry rules (pure)
+
+
+def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds or date)."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return float(ms) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+    if parsed is None:
+        return None
+    return parsed.timestamp() - (time.time() if now is None else now)
+
+
+def should_retry_response(response: httpx.Response) -> tuple[bool, str]:
+    """Whether an error response may be retried, and why."""
+    after = retry_after_seconds(response.headers)
+    if after is not None and (not math.isfinite(after) or after > MAX_RETRY_AFTER):
+        return False, f"retry-after of {after:g} s exceeds the {MAX_RETRY_AFTER:g} s maximum"
+    flag = response.headers.get("x-should-retry")
+    if flag == "true":
+        return True, "x-should-retry: true"
+    if flag == "false":
+        return False, "x-should-retry: false"
+    if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+        return True, f"status {response.status_code}"
+    return False, f"status {response.status_code} is not retryable"
+
+
+def retry_delay(headers: httpx.Headers | None, retries_taken: int) -> float:
+    """Seconds to wait before the next attempt."""
+    if headers is not None:
+        after = retry_after_seconds(headers)
+        if after is not None and 0 < after <= MAX_RETRY_AFTER:
+            # If the API asks us to wait a reasonable time, just do what it says.
+            return after
+    base = min(INITIAL_BACKOFF * 2.0**retries_taken, MAX_BACKOFF)
+    return base * (1.0 - 0.25 * random.random())
+
+
+class _Retry(Exception):
+    """Internal: an attempt failed in a way the rules allow to retry."""
+
+    def __init__(self, error: APIError, headers: httpx.Headers | None, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.headers = headers
+        self.reason = reason
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    headers = exc.headers if isinstance(exc, _Retry) else None
+    delay = retry_delay(headers, state.attempt_number - 1)
+    reason = exc.reason if isinstance(exc, _Retry) else "?"
+    log.debug("retrying after attempt %d (%s) in %.3f s", state.attempt_number, reason, delay)
+    return delay
+
+
+def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
+    return {
+        "stop": tenacity.stop_after_attempt(max_retries + 1),
+        "retry": tenacity.retry_if_exception_type(_Retry),
+        "wait": _wait,
+        "reraise": True,
+    }
+
+
+def transport_error(
+    exc: httpx.TransportError, request: httpx.Request, body_sent: bool, retry_ambiguous: bool
+) -> tuple[APIConnectionError, bool, str]:
+    """Translate an httpx failure; also say whether it may be retried, and why."""
+    timeout = isinstance(exc, httpx.TimeoutException)
+    ambiguous = body_sent and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+    if ambiguous:
+        what = "timed out" if timeout else f"failed ({type(exc).__name__})"
+        message = (
+            f"The request {what} after its body was sent, so the image may already have been "
+            "generated and billed; not retried"
+            + ("" if retry_ambiguous else " (pass retry_ambiguous=True to retry such failures)")
+            + "."
+        )
+    else:
+        message = "Request timed out." if timeout else f"Connection error: {exc}."
+    cls = APITimeoutError if timeout else APIConnectionError
+    error = cls(message, request, may_have_been_billed=ambiguous)
+    if ambiguous and not retry_ambiguous:
+        return error, False, "ambiguous failure after the body was sent"
+    return error, True, f"{type(exc).__name__} ({'after' if body_sent else 'before'} body sent)"
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing answers (pure)
+
+
+def status_error(response: httpx.Response, content: bytes) -> APIStatusError:
+    """The typed exception for an error response."""
+    body: object
+    try:
+        parsed = json.loads(content)
+        body = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+    except ValueError:
+        body = content.decode("utf-8", "replace") or None
+    message = body.get("message") if isinstance(body, dict) else body
+    if not message:
+        message = response.reason_phrase or "error"
+    text = f"Error code: {response.status_code} - {message}"
+    code = body.get("code") if isinstance(body, dict) else None
+    cls = status_error_class(response.status_code, None if code is None else str(code))
+    return cls(text, response=response, body=body)
+
+
+def build_result(
+    call: ApiCall,
+    payload: Mapping[str, Any],
+    *,
+    response: httpx.Response,
+    started: float,
+    attempts: int,
+    partials: tuple[PartialImage, ...] = (),
+) -> Result:
+    """Turn a parsed ``ImagesResponse`` into a :class:`Result`; raise if it holds no image."""
+    try:
+        parsed = ImagesResponse.model_validate(payload)
+    except Exception as exc:
+        raise APIResponseValidationError(
+            f"the answer is not an ImagesResponse: {exc}", response=response, body=dict(payload)
+        ) from exc
+    fmt = parsed.output_format or call.option("output_format") or "png"
+    outputs: list[OutputImage] = []
+    for i, item in enumerate(parsed.data or []):
+        if not item.b64_json:
+            raise APIResponseValidationError(
+                f"image {i} of the answer has no b64_json", response=response, body=dict(payload)
+            )
+        try:
+            outputs.append(OutputImage.from_b64(item.b64_json, fmt, i))
+        except (binascii.Error, ValueError) as exc:
+            raise APIResponseValidationError(
+                f"image {i} is not valid base64", response=response, body=dict(payload)
+            ) from exc
+    if not outputs:
+        raise APIResponseValidationError(
+            "the API answered without any image", response=response, body=dict(payload)
+        )
+    if call.finish is not None:
+        outputs = [_finished(o, call.finish) for o in outputs]
+    return Result(
+        call=call,
+        outputs=tuple(outputs),
+        usage=parsed.usage,
+        model=call.model,
+        size=parsed.size or call.option("size"),
+        quality=parsed.quality or call.option("quality"),
+        background=parsed.background or call.option("background"),
+        output_format=fmt,
+        created=parsed.created,
+        request_id=response.headers.get("x-request-id"),
+        timings=Timings(started_at=started, elapsed_s=time.time() - started, attempts=attempts),
+        partial_images=partials,
+        response=parsed,
+    )
+
+
+def _finished(out: OutputImage, finish: Callable[[Any], Any]) -> OutputImage:
+    import io
+
+    image = finish(out.image)
+    buf = io.BytesIO()
+    fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(out.format, "PNG")
+    image.save(buf, format=fmt)
+    return OutputImage(
+        buf.getvalue(), out.format if fmt != "PNG" else "png", out.index, raw=out.data
+    )
+
+
+def parse_json(response: httpx.Response, content: bytes) -> Mapping[str, Any]:
+    """The JSON body of a 2xx answer, or :class:`APIResponseValidationError`."""
+    try:
+        payload = json.loads(content)
+    except ValueError as exc:
+        raise APIResponseValidationError(
+            "the answer is not valid JSON",
+            response=response,
+            body=content[:200].decode("utf-8", "replace"),
+        ) from exc
+    if not isinstance(payload, dict):
+        raise APIResponseValidationError("the answer is not a JSON object", response=response)
+    return payload
+
+
+class SSEDecoder:
+    """Incremental ``text/event-stream`` decoder: feed lines, get ``(event, data)`` pairs."""
+
+    def __init__(self) -> None:
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> tuple[str | None, str] | None:
+        """Feed one line (without its newline); returns a complete event at a blank line."""
+        if not line:
+            if not self._data and self._event is None:
+                return None
+            out = (self._event, "\n".join(self._data))
+            self._event, self._data = None, []
+            return out
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        return None
+
+    def flush(self) -> tuple[str | None, str] | None:
+        """The last event when the stream ended without a blank line."""
+        return self.feed("")
+
+
+class StreamAssembler:
+    """Turns decoded SSE events into partial images and, at the end, one :class:`Result`."""
+
+    def __init__(self, call: ApiCall, response: httpx.Response, started: float, attempts: int):
+        self.call = call
+        self.response = response
+        self.started = started
+        self.attempts = attempts
+        self.partials: list[PartialImage] = []
+        self.completed: list[dict[str, Any]] = []
+        self.done = False
+
+    def handle(self, event: str | None, data: str) -> PartialImage | None:
+        """Process one event; returns a partial image to yield, if it was one."""
+        if data.strip() == "[DONE]":
+            self.done = True
+            return None
+        try:
+            obj = json.loads(data)
+        except ValueError as exc:
+            raise self._broken(f"malformed event data: {data[:80]!r}") from exc
+        if not isinstance(obj, dict):
+            raise self._broken("event data is not a JSON object")
+        if obj.get("error"):
+            err = obj["error"]
+            message = err.get("message") if isinstance(err, dict) else None
+            raise StreamError(
+                message or "An error occurred during streaming",
+                self.response.request,
+                body=err if isinstance(err, dict) else obj,
+            )
+        kind = str(obj.get("type", event or ""))
+        if kind.endswith(".partial_image"):
+            b64 = obj.get("b64_json") or ""
+            partial = PartialImage(
+                index=int(obj.get("partial_image_index", len(self.partials))),
+                data=base64.b64decode(b64),
+                format=str(obj.get("output_format") or "png"),
+                size=obj.get("size"),
+                raw_event=obj,
+            )
+            self.partials.append(partial)
+            return partial
+        if kind.endswith(".completed"):
+            self.completed.append(obj)
+        else:
+            log.debug("ignoring stream event of type %r", kind)
+        return None
+
+    def _broken(self, why: str) -> APIResponseValidationError:
+        err = APIResponseValidationError(f"broken stream: {why}", response=self.response)
+        err.partial_images = list(self.partials)
+        return err
+
+    def result(self) -> Result:
+        """The final result; raises when the stream ended before any ``completed`` event."""
+        if not self.completed:
+            raise self._broken(
+                f"the stream ended before the completed event ({len(self.partials)} partial "
+                "images received; a partial image is never taken for the final one)"
+            )
+        first = self.completed[0]
+        usage: Usage | None = None
+        for ev in self.completed:
+            if ev.get("usage"):
+                u = Usage.model_validate(ev["usage"])
+                usage = u if usage is None else usage + u
+        payload = {
+            "created": first.get("created_at") or int(time.time()),
+            "data": [{"b64_json": ev.get("b64_json")} for ev in self.completed],
+            "background": first.get("background"),
+            "output_format": first.get("output_format"),
+            "quality": first.get("quality"),
+            "size": first.get("size"),
+            "usage": usage.model_dump() if usage else None,
+        }
+        return build_result(
+            self.call,
+            payload,
+            response=self.response,
+            started=self.started,
+            attempts=self.attempts,
+            partials=tuple(self.partials),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The two send loops: the only I/O.
+
+
+def _stamp(error: APIError, attempts: int) -> APIError:
+    error.attempts = attempts
+    return error
+
+
+def send(
+    http: httpx.Client, settings: Settings, call: ApiCall, opts: SendOptions
+) -> Result | Iterator[PartialImage | Result]:
+    """Send ``call`` on a sync client, retrying by the rules; a stream yields events."""
+    started = time.time()
+    attempts = 0
+
+    def attempt() -> httpx.Response:
+        nonlocal attempts
+        request, tracker = build_request(http, settings, call, opts, attempts)
+        attempts += 1
+        try:
+            response = http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _classify_transport(exc, request, tracker.sent, opts) from exc
+        if response.status_code >= 400:
+            try:
+                content = response.read()
+            finally:
+                response.close()
+            raise _classify_status(response, content)
+        return response
+
+    try:
+        response = tenacity.Retrying(**_retrying_kwargs(opts.max_retries))(attempt)
+    except _Retry as final:
+        raise _stamp(final.error, attempts) from final.__cause__
+    except APIError as exc:
+        _stamp(exc, attempts)
+        raise
+    if call.stream:
+        return _iter_stream(response, call, started, attempts)
+    try:
+        content = response.read()
+    except httpx.TransportError as exc:
+        raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
+    finally:
+        response.close()
+    return build_result(
+        call, parse_json(response, content), response=response, started=started, attempts=attempts
+    )
+
+
+def _iter_stream(
+    response: httpx.Response, call: ApiCall, started: float, attempts: int
+) -> Iterator[PartialImage | Result]:
+    assembler = StreamAssembler(call, response, started, attempts)
+    decoder = SSEDecoder()
+    try:
+        for line in response.iter_lines():
+            event = decoder.feed(line)
+            if event is not None and (partial := assembler.handle(*event)) is not None:
+                yield partial
+            if assembler.done:
+                break
+        if (tail := decoder.flush()) is not None and (
+            partial := assembler.handle(*tail)
+        ) is not None:
+            yield partial
+    except httpx.TransportError as exc:
+        raise _stream_transport_error(exc, response, assembler) from exc
+    finally:
+        response.close()
+    yield assembler.result()
+
+
+async def asend(
+    http: httpx.AsyncClient, settings: Settings, call: ApiCall, opts: SendOptions
+) -> Result | AsyncIterator[PartialImage | Result]:
+    """Send ``call`` on an async client, retrying by the rules; a stream yields events."""
+    started = time.time()
+    attempts = 0
+
+    async def attempt() -> httpx.Response:
+        nonlocal attempts
+        request, tracker = build_request(http, settings, call, opts, attempts)
+        attempts += 1
+        try:
+            response = await http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _classify_transport(exc, request, tracker.sent, opts) from exc
+        if response.status_code >= 400:
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+            raise _classify_status(response, content)
+        return response
+
+    retrying = tenacity.AsyncRetrying(**_retrying_kwargs(opts.max_retries))
+    try:
+        response: httpx.Response = await retrying(attempt)
+    except _Retry as final:
+        raise _stamp(final.error, attempts) from final.__cause__
+    except APIError as exc:
+        _stamp(exc, attempts)
+        raise
+    if call.stream:
+        return _aiter_stream(response, call, started, attempts)
+    try:
+        content = await response.aread()
+    except httpx.TransportError as exc:
+        raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
+    finally:
+        await response.aclose()
+    return build_result(
+        call, parse_json(response, content), response=response, started=started, attempts=attempts
+    )
+
+
+async def _aiter_stream(
+    response: httpx.Response, call: ApiCall, started: float, attempts: int
+) -> AsyncIterator[PartialImage | Result]:
+    assembler = StreamAssembler(call, response, started, attempts)
+    decoder = SSEDecoder()
+    try:
+        async for line in response.aiter_lines():
+            event = decoder.feed(line)
+            if event is not None and (partial := assembler.handle(*event)) is not None:
+                yield partial
+            if assembler.done:
+                break
+        if (tail := decoder.flush()) is not None and (
+            partial := assembler.handle(*tail)
+        ) is not None:
+            yield partial
+    except httpx.TransportError as exc:
+        raise _stream_transport_error(exc, response, assembler) from exc
+    finally:
+        await response.aclose()
+    yield assembler.result()
+
+
+def _classify_transport(
+    exc: httpx.TransportError, request: httpx.Request, body_sent: bool, opts: SendOptions
+) -> Exception:
+    error, retryable, reason = transport_error(exc, request, body_sent, opts.retry_ambiguous)
+    if not retryable:
+        log.debug("not retrying: %s", reason)
+        return error
+    return _Retry(error, None, reason)
+
+
+def _body_read_error(
+    exc: httpx.TransportError, response: httpx.Response, opts: SendOptions
+) -> APIError:
+    """The answer's headers arrived but its body did not: the image was made, never retried."""
+    error, _, _ = transport_error(exc, response.request, True, False)
+    return error
+
+
+def _classify_status(response: httpx.Response, content: bytes) -> Exception:
+    error = status_error(response, content)
+    retry, reason = should_retry_response(response)
+    if not retry:
+        log.debug("not retrying: %s", reason)
+        return error
+    return _Retry(error, response.headers, reason)
+
+
+def _stream_transport_error(
+    exc: httpx.TransportError, response: httpx.Response, assembler: StreamAssembler
+) -> APIConnectionError:
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    error = cls(
+        f"the stream broke after {len(assembler.partials)} partial images ({type(exc).__name__}); "
+        "the image may have been billed; not retried",
+        response.request,
+        may_have_been_billed=True,
+    )
+    error.partial_images = list(assembler.partials)
+    return error
+
+
+SleepFn = Callable[[float], None]
+ASleepFn = Callable[[float], Awaitable[None]]

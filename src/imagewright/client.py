@@ -1,0 +1,484 @@
+"""``Client`` and ``AsyncClient``: compile, send and wrap Images API calls.
+
+Both share :class:`BaseClient`, which holds everything pure (configuration, compiling,
+estimates). They differ only in the methods that do I/O.
+
+Example:
+    >>> import imagewright
+    >>> with imagewright.Client.sandbox() as client:
+    ...     result = client.generate('A poster that says "HELLO"', size="1024x1024")
+    >>> result.output.size
+    (1024, 1024)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+import httpx
+
+from . import _transport
+from ._compile import ApiCall, compile_edit, compile_generate
+from .edit import EditRequest, PromptLike
+from .errors import ConfigurationError
+from .results import PartialImage, Result
+from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+    from .sandbox import Sandbox
+
+__all__ = [
+    "AsyncClient",
+    "BaseClient",
+    "Client",
+    "EditOptions",
+    "GenerateOptions",
+    "StreamEvent",
+]
+
+log = logging.getLogger("imagewright")
+
+SANDBOX_BASE_URL = "http://sandbox.imagewright.invalid/v1"
+
+Quality = Literal["low", "medium", "high", "xhigh", "max", "auto"] | str
+Background = Literal["transparent", "opaque", "auto"] | str
+OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"] | str
+
+StreamEvent = PartialImage | Result
+"""What a stream yields: partial images, then exactly one final :class:`Result`."""
+
+
+class _ImageOptions(TypedDict, total=False):
+    size: str
+    """``"auto"``, a standard size, or ``"WxH"`` on arbitrary-size models."""
+    quality: Quality
+    """low, medium, high, auto (xhigh and max on gpt-image-2.5)."""
+    background: Background
+    """transparent, opaque or auto; transparent needs png or webp output."""
+    output_format: OutputFormat
+    """png (default), jpeg, webp; gif and svg need preview access."""
+    output_compression: int
+    """0..100, jpeg and webp only."""
+    n: int
+    """How many images, 1..10."""
+    complexity: Literal["low", "medium", "high"]
+    """Planning compute, independent of quality."""
+    safety_identifier: str
+    """A stable, hashed id of your end user."""
+    user: str
+    """Deprecated alias of ``safety_identifier``."""
+    frame_count: int
+    """GIF only: 2..16 frames."""
+    frame_duration_ms: int
+    """GIF only: milliseconds per frame."""
+    svg: Mapping[str, Any]
+    """SVG only: ``{"model": ..., "reasoning": {"effort": ...}}``."""
+    extra_body: Mapping[str, Any]
+    """Extra body fields, sent as given (for parameters newer than imagewright)."""
+    # transport options
+    timeout: float | httpx.Timeout
+    """Override the client's timeout for this call."""
+    max_retries: int
+    """Override the client's retry count for this call."""
+    retry_ambiguous: bool
+    """Retry even a failure after the body was sent (may pay twice)."""
+    extra_headers: Mapping[str, str]
+    """Extra request headers."""
+    idempotency_key: str
+    """Use this ``Idempotency-Key`` instead of a fresh one."""
+
+
+class GenerateOptions(_ImageOptions, total=False):
+    """Keyword options of ``generate`` and ``stream_generate``."""
+
+    moderation: Literal["low", "auto"]
+    """Moderation strictness (generations only)."""
+
+
+class EditOptions(_ImageOptions, total=False):
+    """Keyword options of ``edit`` and ``stream_edit``."""
+
+    input_fidelity: Literal["high", "low"]
+    """How closely to keep input details (gpt-image-1.5 high/low; 1-mini low; omit on 2.x)."""
+
+
+_TRANSPORT_KEYS = ("timeout", "max_retries", "retry_ambiguous", "extra_headers", "idempotency_key")
+
+
+class BaseClient:
+    """What both clients share: configuration, compiling, and per-call option handling."""
+
+    _http: Any
+    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
+
+    def __init__(
+        self,
+        api_key: str | Callable[[], str] | None = None,
+        *,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        http_client: Any = None,
+        default_model: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_ambiguous: bool = False,
+        _settings: Settings | None = None,
+    ) -> None:
+        self.settings = _settings or Settings.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_ambiguous=retry_ambiguous,
+            default_model=default_model,
+            default_headers=default_headers,
+        )
+        self._http = http_client
+        self._owns_http = http_client is None
+        self.sandbox_engine: Sandbox | None = None
+
+    # ---- configuration -------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL in use."""
+        return self.settings.base_url
+
+    @property
+    def default_model(self) -> str | None:
+        """The model used when a call names none."""
+        return self.settings.default_model
+
+    def with_options(self, **changes: Any) -> Self:
+        """A copy with some settings changed (``timeout``, ``max_retries``, ``default_model``...).
+
+        The copy shares this client's HTTP connection pool and never closes it.
+        """
+        unknown = set(changes) - {
+            "api_key",
+            "base_url",
+            "organization",
+            "project",
+            "timeout",
+            "max_retries",
+            "retry_ambiguous",
+            "default_model",
+            "default_headers",
+        }
+        if unknown:
+            raise TypeError(f"with_options() got unexpected options: {', '.join(sorted(unknown))}")
+        if "default_headers" in changes:
+            changes["default_headers"] = {
+                **self.settings.default_headers,
+                **changes["default_headers"],
+            }
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.settings = self.settings.copy(**changes)
+        copy._owns_http = False
+        if self._http is None:
+            # Share the pool: make it now so both clients use the same one.
+            copy._http = self._http = self._make_http()
+            self._owns_http = True
+        return copy
+
+    def _make_http(self) -> Any:
+        return self._http_class(
+            timeout=DEFAULT_TIMEOUT,
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
+
+    # ---- alternative constructors -----------------------------------------------------------
+
+    @classmethod
+    def sandbox(cls, sandbox: Sandbox | None = None, **behaviour: Any) -> Self:
+        """A client wired in-process to the offline sandbox (no sockets, no key, no cost).
+
+        ``behaviour`` configures the sandbox (latency, leakage, faults...); see
+        :mod:`imagewright.sandbox`. The engine is at ``client.sandbox_engine``.
+        """
+        from .sandbox import Sandbox, SandboxTransport
+
+        engine = sandbox if sandbox is not None else Sandbox(**behaviour)
+        http = cls._http_class(transport=SandboxTransport(engine), timeout=DEFAULT_TIMEOUT)
+        client = cls(
+            "sandbox", base_url=SANDBOX_BASE_URL, http_client=http, default_model="gpt-image-2"
+        )
+        client._owns_http = True
+        client.sandbox_engine = engine
+        return client
+
+    @classmethod
+    def azure(
+        cls,
+        *,
+        endpoint: str | None = None,
+        api_version: str | None = None,
+        deployment: str | None = None,
+        api_key: str | None = None,
+        azure_ad_token: str | Callable[[], str] | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """A client for Azure OpenAI.
+
+        The key comes from ``api_key`` or ``AZURE_OPENAI_API_KEY`` (sent as ``api-key``); an
+        Entra ID token from ``azure_ad_token`` or ``AZURE_OPENAI_AD_TOKEN`` (sent as a bearer
+        token, preferred when both exist). Calls go to
+        ``{endpoint}/openai/deployments/{deployment or model}/images/...?api-version=...``.
+        """
+        import os
+
+        endpoint = endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT")
+        api_version = api_version or os.environ.get("OPENAI_API_VERSION")
+        if not endpoint:
+            raise ConfigurationError("Azure needs endpoint= or the AZURE_OPENAI_ENDPOINT variable")
+        if not api_version:
+            raise ConfigurationError("Azure needs api_version= or the OPENAI_API_VERSION variable")
+        token = azure_ad_token or (None if api_key else os.environ.get("AZURE_OPENAI_AD_TOKEN"))
+        key_env = "AZURE_OPENAI_API_KEY"
+        credential: str | Callable[[], str] | None = token or api_key or os.environ.get(key_env)
+        settings = Settings.resolve(
+            api_key=credential,
+            base_url=endpoint.rstrip("/") + "/openai",
+            azure=AzureConfig(api_version, deployment, use_bearer=token is not None),
+            key_env=key_env,
+            env={},
+            **{k: v for k, v in kwargs.items() if k != "http_client"},
+        )
+        return cls(_settings=settings, http_client=kwargs.get("http_client"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, default_model={self.default_model!r})"
+
+    # ---- compile (pure) ------------------------------------------------------------------
+
+    def compile_generate(
+        self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
+    ) -> ApiCall:
+        """Compile a generation without sending it (raises ``ValidationError`` on bad input)."""
+        body, _ = _split(options)
+        return compile_generate(prompt, model=model or self.default_model, **body)
+
+    def compile_edit(
+        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+    ) -> ApiCall:
+        """Compile an edit without sending it (raises ``ValidationError`` on bad input)."""
+        body, _ = _split(options)
+        return compile_edit(request, model=model or self.default_model, **body)
+
+    def _send_options(self, transport: Mapping[str, Any]) -> _transport.SendOptions:
+        timeout = transport.get("timeout")
+        max_retries = transport.get("max_retries", self.settings.max_retries)
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ConfigurationError(
+                f"max_retries must be a non-negative integer, got {max_retries!r}"
+            )
+        opts = _transport.SendOptions(
+            timeout=to_timeout(timeout) if timeout is not None else self.settings.timeout,
+            max_retries=max_retries,
+            retry_ambiguous=bool(transport.get("retry_ambiguous", self.settings.retry_ambiguous)),
+            extra_headers=dict(transport.get("extra_headers") or {}),
+        )
+        if transport.get("idempotency_key"):
+            opts.idempotency_key = str(transport["idempotency_key"])
+        # Fail before any I/O when there is no key.
+        self.settings.auth_headers()
+        return opts
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate body options from transport options."""
+    body = {k: v for k, v in options.items() if k not in _TRANSPORT_KEYS}
+    transport = {k: v for k, v in options.items() if k in _TRANSPORT_KEYS}
+    return body, transport
+
+
+def _stream_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {**options, "stream": True}
+
+
+class Client(BaseClient):
+    """The synchronous client.
+
+    Args:
+        api_key: Your API key; defaults to ``OPENAI_API_KEY``. Never shown in reprs, logs or errors.
+        base_url: Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
+        organization: Sent as ``OpenAI-Organization``; defaults to ``OPENAI_ORG_ID``.
+        project: Sent as ``OpenAI-Project``; defaults to ``OPENAI_PROJECT_ID``.
+        timeout: Seconds, or an ``httpx.Timeout``. Default: 600 s read, 5 s connect.
+        max_retries: Retries of failures that are safe to retry (default 2).
+        http_client: Your own ``httpx.Client``; imagewright never closes it.
+        default_model: The model used when a call names none.
+        default_headers: Headers added to every call.
+        retry_ambiguous: Also retry failures after the body was sent (may pay twice).
+    """
+
+    _http: httpx.Client | None
+    _http_class = httpx.Client
+
+    @property
+    def http(self) -> httpx.Client:
+        """The underlying ``httpx.Client`` (created on first use)."""
+        if self._http is None:
+            self._http = self._make_http()
+        return self._http
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP client if imagewright created it."""
+        if self._owns_http and self._http is not None:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- calls ---------------------------------------------------------------------------
+
+    def send(self, call: ApiCall, **transport: Any) -> Result:
+        """Send an already compiled call and wait for its :class:`Result`."""
+        if call.stream:
+            raise ValueError("this call streams; use send_stream()")
+        out = _transport.send(self.http, self.settings, call, self._send_options(transport))
+        assert isinstance(out, Result)
+        return out
+
+    def send_stream(self, call: ApiCall, **transport: Any) -> Iterator[StreamEvent]:
+        """Send a streaming call; yields partial images, then one final :class:`Result`."""
+        if not call.stream:
+            call = call.with_params(stream=True)
+        out = _transport.send(self.http, self.settings, call, self._send_options(transport))
+        assert not isinstance(out, Result)
+        return out
+
+    def generate(
+        self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
+    ) -> Result:
+        """Generate images from a prompt (text, ``Prompt`` or ``Layout``).
+
+        Raises:
+            ValidationError: The call would be refused; nothing was sent.
+            APIError: The API or the connection failed (see :mod:`imagewright.errors`).
+        """
+        body, transport = _split(options)
+        call = compile_generate(prompt, model=model or self.default_model, **body)
+        return self.send(call, **transport)
+
+    def edit(
+        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+    ) -> Result:
+        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        body, transport = _split(options)
+        call = compile_edit(request, model=model or self.default_model, **body)
+        return self.send(call, **transport)
+
+    def stream_generate(
+        self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
+    ) -> Iterator[StreamEvent]:
+        """Generate with streaming: yields :class:`PartialImage` previews, then the :class:`Result`.
+
+        The last item is always the final result; if the stream ends without one, or the
+        server sends an error event, this raises instead.
+        """
+        body, transport = _split(options)
+        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        return self.send_stream(call, **transport)
+
+    def stream_edit(
+        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+    ) -> Iterator[StreamEvent]:
+        """Edit with streaming: yields previews, then the final :class:`Result`."""
+        body, transport = _split(options)
+        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        return self.send_stream(call, **transport)
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous client: the same API as :class:`Client`, with ``await``."""
+
+    _http: httpx.AsyncClient | None
+    _http_class = httpx.AsyncClient
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying ``httpx.AsyncClient`` (created on first use)."""
+        if self._http is None:
+            self._http = self._make_http()
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if imagewright created it."""
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def send(self, call: ApiCall, **transport: Any) -> Result:
+        """Send an already compiled call and wait for its :class:`Result`."""
+        if call.stream:
+            raise ValueError("this call streams; use send_stream()")
+        out = await _transport.asend(self.http, self.settings, call, self._send_options(transport))
+        assert isinstance(out, Result)
+        return out
+
+    def send_stream(self, call: ApiCall, **transport: Any) -> AsyncIterator[StreamEvent]:
+        """Send a streaming call; ``async for`` partial images, then one final :class:`Result`."""
+        if not call.stream:
+            call = call.with_params(stream=True)
+        return self._stream(call, self._send_options(transport))
+
+    async def _stream(
+        self, call: ApiCall, opts: _transport.SendOptions
+    ) -> AsyncIterator[StreamEvent]:
+        out = await _transport.asend(self.http, self.settings, call, opts)
+        assert not isinstance(out, Result)
+        async for event in out:
+            yield event
+
+    async def generate(
+        self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
+    ) -> Result:
+        """Generate images from a prompt (text, ``Prompt`` or ``Layout``)."""
+        body, transport = _split(options)
+        call = compile_generate(prompt, model=model or self.default_model, **body)
+        return await self.send(call, **transport)
+
+    async def edit(
+        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+    ) -> Result:
+        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        body, transport = _split(options)
+        call = compile_edit(request, model=model or self.default_model, **body)
+        return await self.send(call, **transport)
+
+    def stream_generate(
+        self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
+    ) -> AsyncIterator[StreamEvent]:
+        """Generate with streaming: ``async for`` previews, then the final :class:`Result`."""
+        body, transport = _split(options)
+        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        return self.send_stream(call, **transport)
+
+    def stream_edit(
+        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+    ) -> AsyncIterator[StreamEvent]:
+        """Edit with streaming: ``async for`` previews, then the final :class:`Result`."""
+        body, transport = _split(options)
+        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        return self.send_stream(call, **transport)
