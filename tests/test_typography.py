@@ -99,14 +99,22 @@ def test_fit_picks_the_largest_size_that_fits() -> None:
     box = (600, 200)
     fitted = fit_text("Summer sale on everything", box, ref, max_lines=2)
     assert len(fitted.lines) <= 2
-    bigger = fitted.size + 1
-    from imagewright.typography import _layout_at
+    # One pixel larger does not fit: the binary search found the edge.
+    with pytest.raises(TextFitError):
+        fit_text("Summer sale on everything", box, ref, max_lines=2, min_size=fitted.size + 1)
 
-    # One pixel larger does not fit (binary search found the edge).
-    assert (
-        _layout_at("Summer sale on everything", box, ref, bigger, 2, "center", "middle", 1.15)
-        is None
-    )
+
+@needs_dejavu
+def test_outline_is_kept_inside_the_box_too() -> None:
+    ref = resolve_font(DEJAVU)
+    plain = fit_text("Outline", (300, 100), ref)
+    outlined = fit_text("Outline", (300, 100), ref, stroke=6)
+    assert outlined.size < plain.size
+    for bbox in line_bboxes(outlined, (10, 10)):
+        assert _inside(bbox, (10, 10, 310, 110))
+    img = Image.new("RGB", (320, 120), "white")
+    draw_text(img, outlined, (10, 10), color="white", stroke_color="black")
+    assert np.asarray(img.convert("L")).min() == 0  # the outline was drawn
 
 
 @needs_dejavu

@@ -38,6 +38,7 @@ def poster(
     """A portrait poster: headline on top, key visual in the middle, details below.
 
     Example:
+        >>> from imagewright.layout import Layout
         >>> Layout.poster("Jazz on the Roof", cta="Tickets at the door").names
         ('headline', 'cta')
     """
@@ -176,6 +177,7 @@ def comic_page(
         gutter: Space between panels, as a share of the canvas.
 
     Example:
+        >>> from imagewright.layout import Layout
         >>> Layout.comic_page(3).names
         ('panel-1', 'panel-2', 'panel-3')
     """
@@ -231,6 +233,16 @@ def comic_page(
                     color=options.get("color", "#111111"),
                 )
             )
+    base = options.get("prompt") or Prompt()
+    if base.composition is None:
+        grid = f"{rows} rows of {cols}" if rows > 1 else "one row"
+        composition = (
+            f"{len(scenes)} panels in {grid}, read left to right, top to bottom, separated by "
+            "white gutters"
+            if len(scenes) > 1
+            else "a single full-page panel"
+        )
+        options = {**options, "prompt": replace(base, composition=composition)}
     return _build(cls, "comic page", size, regions, options)
 
 

@@ -259,7 +259,8 @@ class Layout:
         if isinstance(region, Shape):
             fill = f" in {region.fill}" if region.fill else ""
             extra = f", {region.description.rstrip('.')}" if region.description else ""
-            return f"- {title} {region.kind}{fill}, {place}{extra}."
+            kind = "" if name.startswith(region.kind) else f" ({region.kind})"
+            return f"- {title}{kind}{fill}, {place}{extra}."
         reason = f" ({region.reason})" if region.reason else ""
         return f"- Leave untouched, {place}{reason}."
 
@@ -342,6 +343,7 @@ class Layout:
                 align=region.align,
                 valign=region.valign,
                 line_spacing=region.line_spacing,
+                stroke=round(region.outline * scale),
                 param=f"{param}.text",
             )
         return out
@@ -361,7 +363,14 @@ class Layout:
             region = self.region(name)
             assert isinstance(region, TextBlock)
             left, top, _r, _b = self.box(region, image.size)
-            draw_text(out, ft, (left, top), color=region.color, param=f"{name}.color")
+            draw_text(
+                out,
+                ft,
+                (left, top),
+                color=region.color,
+                stroke_color=region.outline_color,
+                param=f"{name}.color",
+            )
         return out
 
     def finish(self, image: Image.Image) -> Image.Image:

@@ -60,6 +60,10 @@ class TextBlock:
         max_size: The largest size in pixels (``None``: the box height).
         typography: How the model should letter it (``"hand-painted brush script"``);
             ``None`` derives it from ``weight``, ``font`` and ``color``.
+        line_spacing: Line height as a multiple of the font's ascent + descent.
+        outline: Width in canvas pixels of an outline around the letters (local rendering),
+            which keeps overlay text legible on any background.
+        outline_color: Colour of that outline.
         name: A name to address the region by; defaults to the role.
     """
 
@@ -76,6 +80,8 @@ class TextBlock:
     max_size: int | None = None
     typography: str | None = None
     line_spacing: float = 1.15
+    outline: int = 0
+    outline_color: str = "#000000"
     name: str | None = None
 
     @property

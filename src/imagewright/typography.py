@@ -43,6 +43,7 @@ __all__ = [
     "fit_text",
     "line_bboxes",
     "missing_glyphs",
+    "parse_colour",
     "resolve_font",
 ]
 
@@ -289,6 +290,7 @@ class FittedText:
             relative to the box's top-left corner.
         bbox: The inked ``(left, top, right, bottom)`` of the whole block, relative to the box.
         font: The font used.
+        stroke: Outline width in pixels.
     """
 
     size: int
@@ -296,6 +298,7 @@ class FittedText:
     origins: tuple[tuple[int, int], ...]
     bbox: tuple[int, int, int, int]
     font: FontRef
+    stroke: int = 0
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str] | None:
@@ -322,11 +325,11 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str] | No
     return lines
 
 
-def _ink(font: ImageFont.FreeTypeFont, line: str) -> tuple[int, int, int, int]:
+def _ink(font: ImageFont.FreeTypeFont, line: str, stroke: int) -> tuple[int, int, int, int]:
     """The whole-pixel box that contains a line's ink, relative to its ``"la"`` origin."""
     if not line:
         return (0, 0, 0, 0)
-    left, top, right, bottom = font.getbbox(line, anchor="la")
+    left, top, right, bottom = font.getbbox(line, anchor="la", stroke_width=stroke)
     return (math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom))
 
 
@@ -339,6 +342,7 @@ def _layout_at(
     align: Align,
     valign: VAlign,
     line_spacing: float,
+    stroke: int,
 ) -> FittedText | None:
     font = font_ref.load(size)
     bw, bh = box
@@ -347,7 +351,7 @@ def _layout_at(
         return None
     ascent, descent = font.getmetrics()
     step = max(1, round((ascent + descent) * line_spacing))
-    boxes = [_ink(font, line) for line in lines]
+    boxes = [_ink(font, line, stroke) for line in lines]
     inked = [(i, b) for i, b in enumerate(boxes) if b[2] > b[0]]
     if not inked:
         return None
@@ -369,9 +373,8 @@ def _layout_at(
             right = dx + b[2] if right is None else max(right, dx + b[2])
     assert left is not None
     assert right is not None
-    return FittedText(
-        size, tuple(lines), tuple(origins), (left, top + dy, right, bottom + dy), font_ref
-    )
+    bbox = (left, top + dy, right, bottom + dy)
+    return FittedText(size, tuple(lines), tuple(origins), bbox, font_ref, stroke)
 
 
 def fit_text(
@@ -385,13 +388,14 @@ def fit_text(
     align: Align = "center",
     valign: VAlign = "middle",
     line_spacing: float = 1.15,
+    stroke: int = 0,
     param: str = "text",
 ) -> FittedText:
     """The largest font size at which ``text`` fits a ``(width, height)`` box, and its layout.
 
     Binary search on the size between ``min_size`` and ``max_size`` (default: the box height),
     greedy word wrap at each size, at most ``max_lines`` lines, explicit newlines kept. The
-    inked bounding box of every line stays inside the box.
+    inked bounding box of every line, outline (``stroke`` pixels) included, stays inside.
 
     Raises:
         TextFitError: The text does not fit even at ``min_size`` (the readable minimum).
@@ -399,8 +403,11 @@ def fit_text(
     bw, bh = box
     hi = max(min_size, max_size if max_size is not None else bh)
     lo = min_size
-    args = (text, box, font)
-    best = _layout_at(*args, lo, max_lines, align, valign, line_spacing) if bw > 0 else None
+
+    def attempt(size: int) -> FittedText | None:
+        return _layout_at(text, box, font, size, max_lines, align, valign, line_spacing, stroke)
+
+    best = attempt(lo) if bw > 0 else None
     if best is None:
         limit = f" in at most {max_lines} line(s)" if max_lines else ""
         raise TextFitError(
@@ -415,7 +422,7 @@ def fit_text(
     lo += 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        fitted = _layout_at(*args, mid, max_lines, align, valign, line_spacing)
+        fitted = attempt(mid)
         if fitted is None:
             hi = mid - 1
         else:
@@ -429,22 +436,38 @@ def draw_text(
     origin: tuple[int, int],
     *,
     color: str | tuple[int, ...] = "#000000",
+    stroke_color: str | tuple[int, ...] = "#000000",
     param: str = "color",
 ) -> None:
     """Draw a fitted text onto ``image`` with its box's top-left corner at ``origin``."""
-    try:
-        fill = ImageColor.getrgb(color) if isinstance(color, str) else tuple(color)
-    except ValueError as exc:
-        raise ValidationError(
-            Problem(param, color, "not a colour", allowed="'#RRGGBB', a CSS colour name or RGB(A)")
-        ) from exc
+    fill = parse_colour(color, image.mode, param)
+    outline = parse_colour(stroke_color, image.mode, param)
     draw = ImageDraw.Draw(image)
     font = fitted.font.load(fitted.size)
-    if image.mode in ("L", "1", "I", "F") and len(fill) >= 3:
-        fill = (round(sum(fill[:3]) / 3),)
     for line, (x, y) in zip(fitted.lines, fitted.origins, strict=True):
         if line:
-            draw.text((origin[0] + x, origin[1] + y), line, font=font, fill=fill, anchor="la")
+            draw.text(
+                (origin[0] + x, origin[1] + y),
+                line,
+                font=font,
+                fill=fill,
+                anchor="la",
+                stroke_width=fitted.stroke,
+                stroke_fill=outline,
+            )
+
+
+def parse_colour(colour: str | tuple[int, ...], mode: str, param: str) -> tuple[int, ...]:
+    """A colour as a fill tuple for an image of ``mode``; a clear error when it is not one."""
+    try:
+        rgb = ImageColor.getrgb(colour) if isinstance(colour, str) else tuple(colour)
+    except ValueError as exc:
+        raise ValidationError(
+            Problem(param, colour, "not a colour", allowed="'#RRGGBB', a CSS colour name or RGB(A)")
+        ) from exc
+    if mode in ("L", "1", "I", "F") and len(rgb) >= 3:
+        return (round(sum(rgb[:3]) / 3),)
+    return rgb
 
 
 def line_bboxes(
@@ -454,7 +477,13 @@ def line_bboxes(
     draw = ImageDraw.Draw(Image.new("L", (1, 1)))
     font = fitted.font.load(fitted.size)
     return [
-        draw.textbbox((origin[0] + x, origin[1] + y), line, font=font, anchor="la")
+        draw.textbbox(
+            (origin[0] + x, origin[1] + y),
+            line,
+            font=font,
+            anchor="la",
+            stroke_width=fitted.stroke,
+        )
         for line, (x, y) in zip(fitted.lines, fitted.origins, strict=True)
         if line.strip()
     ]
