@@ -1,7 +1,26 @@
 """One boundary that turns every kind of input image into a validated, encoded image.
 
-(Initial version: paths, bytes, file objects and PIL images with format sniffing. The
-hardening pass for issue 3 extends this module; keep the public interface.)
+Everything that reaches the API as an image goes through :func:`load_image`: paths, bytes,
+binary file objects, PIL images and numpy arrays. The result is an :class:`EncodedImage`
+whose bytes are PNG, JPEG or WebP, whose filename and MIME type match those bytes, and whose
+size is the size the model will see (EXIF orientation applied).
+
+What happens to each kind of input:
+
+- PNG, JPEG and WebP bytes that need nothing are **passed through unchanged**. Only the
+  header and the container structure are read (PNG chunks up to ``IEND``, the JPEG end
+  marker, the WebP RIFF length), so pass-through costs well under a millisecond per image.
+- They are re-encoded only when the API or the model would otherwise see something else:
+  an EXIF orientation other than "upright" (baked in, so image, mask and size checks agree),
+  a CMYK JPEG (converted to RGB), a 16-bit PNG (reduced to 8 bits per channel). Re-encoding
+  keeps JPEG as JPEG (quality 95) and writes everything else as PNG with fast settings.
+  :attr:`EncodedImage.notes` says what was changed.
+- PIL images and arrays (``HxW``, ``HxWx3``, ``HxWx4``; ``uint8``, ``bool`` or float in
+  0..1) are encoded as PNG.
+- GIF, BMP, TIFF, HEIC, SVG, PDF, text and anything else are refused with
+  :class:`~imagewright.errors.ImageInputError`, as are empty files, truncated or corrupt
+  images, files of 50 MB or more, images over :data:`MAX_INPUT_PIXELS` (decompression bombs)
+  and more than 16 images.
 """
 
 from __future__ import annotations
@@ -9,22 +28,25 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import struct
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
 from .errors import ImageInputError, Problem
 from .models import MAX_EDIT_IMAGES, MAX_IMAGE_BYTES
 
 if TYPE_CHECKING:
-    import numpy as np
     import numpy.typing as npt
 
 __all__ = [
+    "MAX_INPUT_PIXELS",
     "EncodedImage",
     "ImageFormat",
     "ImageSource",
@@ -43,18 +65,40 @@ ImageSource = Union[
     memoryview,
     IO[bytes],
     Image.Image,
-    "npt.NDArray[np.generic]",
+    "npt.NDArray[Any]",
 ]
 """Anything imagewright accepts as an image: a path, bytes, a binary file object, a PIL image
 or a numpy array."""
 
+MAX_INPUT_PIXELS = 50_000_000
+"""The largest image (width x height) accepted as input.
+
+Six times 3840x2160 and enough for a 48-megapixel photo, yet far below what would exhaust
+memory when decoded. Larger headers are refused before any pixel is decoded, which is what
+stops decompression bombs. Pillow's own global ``Image.MAX_IMAGE_PIXELS`` is left untouched.
+"""
+
 _MIME: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXT: dict[str, str] = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+_PIL_FORMATS = ("PNG", "JPEG", "WEBP")
+_ALLOWED = "PNG, JPEG or WebP"
+_ORIENTATION_TAG = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"%PDF", "PDF"),
+    (b"8BPS", "PSD"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"<svg", "SVG"),
+    (b"<?xml", "XML/SVG"),
+)
 
 
 def sniff_format(data: bytes) -> str | None:
     """The image format named by the magic bytes: ``png``, ``jpeg``, ``webp``, ``gif`` or ``None``."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+    if data.startswith(_PNG_SIGNATURE):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
         return "jpeg"
@@ -63,6 +107,24 @@ def sniff_format(data: bytes) -> str | None:
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
     return None
+
+
+def _describe_unknown(data: bytes) -> str:
+    """Name what some non-image-API bytes probably are, for the error message."""
+    for magic, name in _OTHER_SIGNATURES:
+        if data.startswith(magic):
+            return name
+    if data[4:8] == b"ftyp":
+        brand = data[8:12].decode("ascii", "replace").strip()
+        return "AVIF" if brand.startswith("avi") else f"HEIF/HEIC ({brand})"
+    head = data[:512]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"not a recognised image (starts with {data[:8]!r})"
+    if text.isprintable() or all(c.isprintable() or c in "\r\n\t" for c in text):
+        return "text, not an image"
+    return f"not a recognised image (starts with {data[:8]!r})"
 
 
 @dataclass(frozen=True)
@@ -76,6 +138,8 @@ class EncodedImage:
         height: Height in pixels (after EXIF orientation).
         mode: The PIL mode of the decoded image (``RGB``, ``RGBA``, ``L``...).
         filename: The filename sent in the multipart part; its extension matches ``format``.
+        notes: What the boundary changed, e.g. ``("EXIF orientation 6 applied",)``; empty when
+            the caller's bytes are sent unchanged.
     """
 
     data: bytes
@@ -84,6 +148,7 @@ class EncodedImage:
     height: int
     mode: str
     filename: str
+    notes: tuple[str, ...] = ()
 
     @property
     def mime(self) -> str:
@@ -100,6 +165,11 @@ class EncodedImage:
         """True when the image carries an alpha channel."""
         return self.mode in ("RGBA", "LA", "PA") or self.mode.endswith("A")
 
+    @property
+    def reencoded(self) -> bool:
+        """True when :attr:`data` is not the caller's original bytes (see :attr:`notes`)."""
+        return bool(self.notes)
+
     @cached_property
     def sha256(self) -> str:
         """Hex sha256 of the encoded bytes."""
@@ -107,18 +177,26 @@ class EncodedImage:
 
     def to_pil(self) -> Image.Image:
         """Decode into a new PIL image (EXIF orientation applied)."""
-        from PIL import ImageOps
-
         with Image.open(io.BytesIO(self.data)) as im:
             out = ImageOps.exif_transpose(im)
             out.load()
             return out
 
     def __repr__(self) -> str:
+        notes = f", notes={list(self.notes)!r}" if self.notes else ""
         return (
             f"EncodedImage({self.filename!r}, {self.format}, {self.width}x{self.height}, "
-            f"{self.mode}, {len(self.data):,} bytes)"
+            f"{self.mode}, {len(self.data):,} bytes{notes})"
         )
+
+
+# --------------------------------------------------------------------------- reading sources
+
+
+def _too_large(param: str, label: str, nbytes: int) -> ImageInputError:
+    return ImageInputError(
+        Problem(param, label, f"{nbytes:,} bytes is too large", allowed="< 50 MB per image")
+    )
 
 
 def _read_source(source: Any, param: str) -> tuple[bytes | None, Image.Image | None, str | None]:
@@ -131,6 +209,10 @@ def _read_source(source: Any, param: str) -> tuple[bytes | None, Image.Image | N
         path = Path(os.fspath(source))
         if not path.is_file():
             raise ImageInputError(Problem(param, str(path), "no such file"))
+        nbytes = path.stat().st_size
+        # Refuse before reading: a 2 GB file should not be loaded just to be rejected.
+        if nbytes >= MAX_IMAGE_BYTES:
+            raise _too_large(param, path.name, nbytes)
         return path.read_bytes(), None, path.name
     if hasattr(source, "read"):
         data = source.read()
@@ -140,11 +222,7 @@ def _read_source(source: Any, param: str) -> tuple[bytes | None, Image.Image | N
             )
         name = getattr(source, "name", None)
         return bytes(data), None, os.path.basename(name) if isinstance(name, str) else None
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        np = None  # type: ignore[assignment]
-    if np is not None and isinstance(source, np.ndarray):
+    if isinstance(source, np.ndarray):
         return None, _array_to_pil(source, param), None
     raise ImageInputError(
         Problem(
@@ -156,31 +234,190 @@ def _read_source(source: Any, param: str) -> tuple[bytes | None, Image.Image | N
     )
 
 
-def _array_to_pil(arr: Any, param: str) -> Image.Image:
-    import numpy as np
-
-    a = np.asarray(arr)
-    if a.dtype.kind == "f":
-        a = (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+def _array_to_pil(arr: npt.NDArray[Any], param: str) -> Image.Image:
+    """A PIL image from an ``HxW``/``HxWx1``/``HxWx3``/``HxWx4`` array of uint8, bool or floats in 0..1."""
+    a = arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))) or 0 in a.shape:
+        raise ImageInputError(
+            Problem(param, a.shape, "unsupported array shape", allowed="HxW, HxWx3 or HxWx4")
+        )
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * np.uint8(255)
+    elif a.dtype.kind == "f":
+        lo, hi = float(np.min(a)), float(np.max(a))
+        # Refusing (not clipping) 0..255 floats: clipping would silently send a white image.
+        if not (lo >= 0.0 and hi <= 1.0):
+            raise ImageInputError(
+                Problem(
+                    param,
+                    f"float array with values {lo:g}..{hi:g}",
+                    "float arrays must hold values in 0..1",
+                    allowed="floats in 0..1 (divide by 255) or a uint8 array",
+                )
+            )
+        a = (a * 255.0 + 0.5).astype(np.uint8)
     elif a.dtype != np.uint8:
         raise ImageInputError(
-            Problem(param, str(a.dtype), "unsupported array dtype", allowed="uint8 or float 0..1")
+            Problem(
+                param, str(a.dtype), "unsupported array dtype", allowed="uint8, bool or float 0..1"
+            )
         )
-    if a.ndim == 2:
-        return Image.fromarray(a, mode="L")
-    if a.ndim == 3 and a.shape[2] in (3, 4):
-        return Image.fromarray(a, mode="RGB" if a.shape[2] == 3 else "RGBA")
-    raise ImageInputError(
-        Problem(param, a.shape, "unsupported array shape", allowed="HxW, HxWx3 or HxWx4")
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+# --------------------------------------------------------------------------- cheap structure checks
+
+
+def _png_structure(data: bytes) -> tuple[bool, int, bool]:
+    """Walk the PNG chunks: (complete up to IEND, bit depth, has an eXIf chunk)."""
+    n = len(data)
+    if n < 33:
+        return False, 0, False
+    bit_depth = data[24]
+    pos, has_exif = 8, False
+    while pos + 8 <= n:
+        length, ctype = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > n:
+            return False, bit_depth, has_exif
+        if ctype == b"IEND":
+            return True, bit_depth, has_exif
+        if ctype == b"eXIf":
+            has_exif = True
+        pos = end
+    return False, bit_depth, has_exif
+
+
+def _complete(data: bytes, fmt: str) -> bool:
+    """True when the container is not cut short (no pixel is decoded)."""
+    if fmt == "jpeg":
+        # Entropy-coded data escapes 0xFF, so FFD9 only ever appears as the end-of-image marker.
+        return data.rfind(b"\xff\xd9") > 2
+    if fmt == "webp":
+        return int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return _png_structure(data)[0]
+
+
+# --------------------------------------------------------------------------- decoding / encoding
+
+
+def _open(data: bytes, param: str, label: str) -> Image.Image:
+    """Open the header with our pixel ceiling, turning Pillow's bomb checks into our error."""
+    try:
+        # Pillow warns between MAX_IMAGE_PIXELS and twice that; our own ceiling (lower) decides.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise _bomb(param, label, None) from exc
+    except Exception as exc:
+        raise ImageInputError(
+            Problem(param, label, f"the image cannot be decoded ({exc})", allowed=_ALLOWED)
+        ) from exc
+    if im.width * im.height > MAX_INPUT_PIXELS:
+        raise _bomb(param, label, (im.width, im.height))
+    return im
+
+
+def _bomb(param: str, label: str, size: tuple[int, int] | None) -> ImageInputError:
+    what = f"{size[0]}x{size[1]} pixels" if size else "far too many pixels"
+    return ImageInputError(
+        Problem(
+            param,
+            label,
+            f"the image declares {what} (a decompression bomb or a huge scan)",
+            allowed=f"at most {MAX_INPUT_PIXELS:,} pixels",
+        )
     )
 
 
-def _encode_png(im: Image.Image) -> bytes:
-    if im.mode not in ("RGB", "RGBA", "L", "LA"):
-        im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+def _to_8bit(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im).astype(np.int64)
+        return Image.fromarray((np.clip(a, 0, 65535) >> 8).astype(np.uint8))
+    return im.convert("L")
+
+
+def _normalise_mode(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Bring any PIL mode to one every encoder and the API accept."""
+    if im.mode in ("RGB", "RGBA", "L", "LA"):
+        return im
+    if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        notes.append(f"{im.mode} converted to RGB")
+        rgb = im.convert("RGB")
+        # The source's ICC profile describes the old colour space; keeping it would skew colours.
+        rgb.info.pop("icc_profile", None)
+        return rgb
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        notes.append(f"16-bit/{im.mode} reduced to 8-bit grayscale")
+        return _to_8bit(im)
+    if im.mode == "1":
+        return im.convert("L")
+    has_alpha = "A" in im.getbands() or "transparency" in im.info
+    return im.convert("RGBA" if has_alpha else "RGB")
+
+
+def _encode(im: Image.Image, prefer: str) -> tuple[bytes, ImageFormat]:
+    """Encode as JPEG (quality 95) when the source was an opaque JPEG, else as fast PNG."""
     buf = io.BytesIO()
+    if prefer == "jpeg" and im.mode in ("RGB", "L"):
+        im.save(buf, format="JPEG", quality=95, icc_profile=im.info.get("icc_profile"))
+        return buf.getvalue(), "jpeg"
+    # Level 1 is ~5x faster than the default and only a few percent bigger on photos.
     im.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    return buf.getvalue(), "png"
+
+
+def _reencode_reasons(im: Image.Image, data: bytes, fmt: str) -> tuple[list[str], int]:
+    """Why encoded bytes cannot be sent as they are (empty list: pass through)."""
+    reasons: list[str] = []
+    orientation = 1
+    if fmt == "png":
+        _, bit_depth, has_exif = _png_structure(data)
+        if bit_depth == 16:
+            reasons.append("16-bit PNG reduced to 8 bits per channel")
+        # PNG getexif() decodes the whole image; only ask when an eXIf chunk exists.
+        if has_exif:
+            orientation = int(im.getexif().get(_ORIENTATION_TAG, 1))
+    else:
+        orientation = int(im.getexif().get(_ORIENTATION_TAG, 1))
+    if orientation not in (0, 1):
+        reasons.append(f"EXIF orientation {orientation} applied")
+    if im.mode == "CMYK":
+        reasons.append("CMYK converted to RGB")
+    return reasons, orientation
+
+
+def _load_bytes(
+    data: bytes, param: str, label: str
+) -> tuple[bytes, ImageFormat, Image.Image, list[str]]:
+    if not data:
+        raise ImageInputError(Problem(param, label, "the image is empty (0 bytes)"))
+    if len(data) >= MAX_IMAGE_BYTES:
+        raise _too_large(param, label, len(data))
+    fmt = sniff_format(data)
+    if fmt == "gif":
+        raise ImageInputError(
+            Problem(
+                param,
+                label,
+                "GIF images are not accepted by the Images API (animated or not)",
+                allowed=f"{_ALLOWED}; open it with PIL, pick a frame and pass that image",
+            )
+        )
+    if fmt is None:
+        raise ImageInputError(
+            Problem(
+                param, label, f"unsupported format: {_describe_unknown(data)}", allowed=_ALLOWED
+            )
+        )
+    im = _open(data, param, label)
+    if not _complete(data, fmt):
+        raise ImageInputError(
+            Problem(param, label, f"the {fmt.upper()} file is truncated (its end is missing)")
+        )
+    reasons, _ = _reencode_reasons(im, data, fmt)
+    return data, fmt, im, reasons  # type: ignore[return-value]
 
 
 def load_image(
@@ -189,55 +426,76 @@ def load_image(
     """Turn ``source`` into an :class:`EncodedImage`, or raise :class:`ImageInputError`.
 
     Already valid PNG, JPEG and WebP bytes are passed through unchanged; PIL images and arrays
-    are encoded as PNG.
+    are encoded as PNG. See the module docstring for every conversion and refusal.
+
+    Args:
+        source: A path, bytes, a binary file object, a PIL image or a numpy array.
+        param: The parameter name used in error messages, e.g. ``"image[2]"``.
+        filename: The filename to send; defaults to the source's name (extension fixed to
+            match the format).
+
+    Example:
+        >>> import numpy as np
+        >>> img = load_image(np.zeros((64, 96, 3), dtype=np.uint8))
+        >>> (img.format, img.size, img.mime)
+        ('png', (96, 64), 'image/png')
     """
     data, pil, name = _read_source(source, param)
+    label = name or (
+        "<bytes>" if data is not None else "<PIL image>" if source is pil else "<array>"
+    )
+    notes: list[str] = []
     if data is not None:
-        if not data:
-            raise ImageInputError(Problem(param, name or "<bytes>", "the image is empty (0 bytes)"))
-        fmt = sniff_format(data)
-        if fmt not in _MIME:
-            what = fmt.upper() if fmt else "not a recognised image"
-            raise ImageInputError(
-                Problem(
-                    param,
-                    name or "<bytes>",
-                    f"unsupported format: {what}",
-                    allowed="PNG, JPEG, WebP",
-                )
-            )
-        try:
-            with Image.open(io.BytesIO(data)) as im:
+        data, fmt, im, notes = _load_bytes(data, param, label)
+        if notes:
+            try:
                 im.load()
-                width, height, mode = im.width, im.height, im.mode
-        except Exception as exc:
-            raise ImageInputError(
-                Problem(param, name or "<bytes>", f"the image cannot be decoded ({exc})")
-            ) from exc
+                upright = ImageOps.exif_transpose(im)
+            except Exception as exc:
+                raise ImageInputError(
+                    Problem(param, label, f"the image cannot be decoded ({exc})", allowed=_ALLOWED)
+                ) from exc
+            upright = _normalise_mode(upright, [])
+            data, fmt = _encode(upright, prefer=fmt)
+            width, height, mode = upright.width, upright.height, upright.mode
+        else:
+            width, height, mode = im.width, im.height, im.mode
     else:
         assert pil is not None
-        data = _encode_png(pil)
-        fmt = "png"
-        width, height, mode = pil.width, pil.height, pil.mode
-    if len(data) >= MAX_IMAGE_BYTES:
-        raise ImageInputError(
-            Problem(
-                param, name or "<bytes>", f"{len(data):,} bytes is too large", allowed="< 50 MB"
-            )
-        )
+        if pil.width * pil.height > MAX_INPUT_PIXELS:
+            raise _bomb(param, label, pil.size)
+        upright = ImageOps.exif_transpose(pil)
+        upright = _normalise_mode(upright, notes)
+        data, fmt = _encode(upright, prefer="png")
+        notes.insert(0, f"{label.strip('<>')} encoded as PNG")
+        width, height, mode = upright.width, upright.height, upright.mode
+        if len(data) >= MAX_IMAGE_BYTES:
+            raise _too_large(param, label, len(data))
     stem = Path(filename or name or param.replace("[", "_").replace("]", "")).stem or "image"
     return EncodedImage(
         data=data,
-        format=fmt,  # type: ignore[arg-type]
+        format=fmt,
         width=width,
         height=height,
         mode=mode,
         filename=stem + _EXT[fmt],
+        notes=tuple(notes),
+    )
+
+
+def _is_single(sources: object) -> bool:
+    return isinstance(sources, (str, bytes, bytearray, memoryview, os.PathLike, Image.Image)) or (
+        isinstance(sources, np.ndarray) or hasattr(sources, "read")
     )
 
 
 def load_images(sources: Sequence[ImageSource], *, param: str = "image") -> list[EncodedImage]:
-    """Load every source (1..16), naming each by its index in errors."""
+    """Load every source (1..16), naming each by its index in errors.
+
+    A single source (a path, bytes, a PIL image...) is accepted too and gives a one-element list.
+    """
+    if _is_single(sources):
+        return [load_image(sources, param=param)]  # type: ignore[arg-type]
     if not sources:
         raise ImageInputError(Problem(param, [], "at least one image is required", allowed="1..16"))
     if len(sources) > MAX_EDIT_IMAGES:
