@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from .errors import Problem, ValidationError
 from .prompt import Prompt
@@ -263,6 +263,10 @@ class PresetOptions(TypedDict, total=False):
     """Font file or family for every text block."""
     color: str
     """Text colour for every text block."""
+    outline: int
+    """Outline width in pixels around the letters of every text block (local rendering)."""
+    outline_color: str
+    """Colour of that outline."""
 
 
 def _build(
@@ -278,9 +282,11 @@ def _build(
         style=options.get("style", base.style),
         scene=options.get("background", base.scene),
     )
-    font = options.get("font")
-    if font is not None:
-        regions = [replace(r, font=font) if isinstance(r, TextBlock) else r for r in regions]
+    text_style: dict[str, Any] = {
+        k: v for k, v in options.items() if k in ("font", "outline", "outline_color")
+    }
+    if text_style:
+        regions = [replace(r, **text_style) if isinstance(r, TextBlock) else r for r in regions]
     return cls(
         size,
         regions,

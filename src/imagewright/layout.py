@@ -409,7 +409,8 @@ class Layout:
             )
             draw.text((left + 2 * line, top + 2 * line), name, font=label_font, fill=(*colour, 255))
             if name in fitted:
-                draw_text(overlay, fitted[name], (left, top), color=(90, 90, 90, 255))
+                grey = (90, 90, 90, 255)
+                draw_text(overlay, fitted[name], (left, top), color=grey, stroke_color=grey)
         return Image.alpha_composite(img, overlay)
 
     def _safe_fit(self, size: tuple[int, int]) -> dict[str, FittedText]:
