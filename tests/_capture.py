@@ -9,6 +9,7 @@ retries, faults and errors.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import socket
@@ -127,7 +128,9 @@ def stream_events(prefix: str, partials: int = 2) -> list[bytes]:
         "size": "16x16",
     }
     events = [
-        sse({"type": f"{prefix}.partial_image", "b64_json": b64, "partial_image_index": i, **common})
+        sse(
+            {"type": f"{prefix}.partial_image", "b64_json": b64, "partial_image_index": i, **common}
+        )
         for i in range(partials)
     ]
     events.append(sse({"type": f"{prefix}.completed", "b64_json": b64, "usage": USAGE, **common}))
@@ -224,12 +227,12 @@ class CaptureServer:
 
 
 def _hard_close(conn: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     conn.close()
 
 
 def error_body(message: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+    return {
+        "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    }

@@ -38,7 +38,9 @@ def capture() -> Iterator[CaptureServer]:
         yield server
 
 
-def png_bytes(size: tuple[int, int] = (64, 48), color: Any = (10, 120, 200), mode: str = "RGB") -> bytes:
+def png_bytes(
+    size: tuple[int, int] = (64, 48), color: Any = (10, 120, 200), mode: str = "RGB"
+) -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size, color).save(buf, format="PNG")
     return buf.getvalue()

@@ -51,8 +51,12 @@ async def test_retry_after_http_date_is_honoured(make_client: Any, capture: Capt
     assert len(capture.requests) == 2
 
 
-async def test_retry_after_over_120_s_is_not_retried(make_client: Any, capture: CaptureServer) -> None:
-    capture.push(Reply(429, {"retry-after": "300"}, error_body("quota", code="rate_limit_exceeded")))
+async def test_retry_after_over_120_s_is_not_retried(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    capture.push(
+        Reply(429, {"retry-after": "300"}, error_body("quota", code="rate_limit_exceeded"))
+    )
     client = _client(make_client, capture)
     with pytest.raises(imagewright.RateLimitError) as info:
         await client.generate("x", model="gpt-image-2")
@@ -71,7 +75,9 @@ async def test_500_then_success(make_client: Any, capture: CaptureServer) -> Non
     assert result.output.size == (16, 16)
 
 
-async def test_every_attempt_reuses_one_idempotency_key(make_client: Any, capture: CaptureServer) -> None:
+async def test_every_attempt_reuses_one_idempotency_key(
+    make_client: Any, capture: CaptureServer
+) -> None:
     capture.push(
         Reply(500, {"retry-after-ms": "5"}, error_body("a")),
         Reply(502, {"retry-after-ms": "5"}, error_body("b")),
@@ -85,10 +91,17 @@ async def test_every_attempt_reuses_one_idempotency_key(make_client: Any, captur
     assert len(keys) == 4
     assert keys[0] == keys[1] == keys[2]
     assert keys[3] != keys[0]
-    assert [r.headers["x-imagewright-retry-count"] for r in capture.requests] == ["0", "1", "2", "0"]
+    assert [r.headers["x-imagewright-retry-count"] for r in capture.requests] == [
+        "0",
+        "1",
+        "2",
+        "0",
+    ]
 
 
-async def test_retries_exhausted_raise_the_last_error(make_client: Any, capture: CaptureServer) -> None:
+async def test_retries_exhausted_raise_the_last_error(
+    make_client: Any, capture: CaptureServer
+) -> None:
     capture.push(*[Reply(500, {"retry-after-ms": "5"}, error_body("boom"))] * 3)
     client = _client(make_client, capture, max_retries=2)
     with pytest.raises(imagewright.InternalServerError) as info:
@@ -109,7 +122,9 @@ async def test_x_should_retry_false_wins_over_5xx(make_client: Any, capture: Cap
 
 
 async def test_x_should_retry_true_retries_a_400(make_client: Any, capture: CaptureServer) -> None:
-    capture.push(Reply(400, {"x-should-retry": "true", "retry-after-ms": "5"}, error_body("flaky")), OK)
+    capture.push(
+        Reply(400, {"x-should-retry": "true", "retry-after-ms": "5"}, error_body("flaky")), OK
+    )
     client = _client(make_client, capture)
     result = await client.generate("x", model="gpt-image-2")
     await client.close()
@@ -117,7 +132,9 @@ async def test_x_should_retry_true_retries_a_400(make_client: Any, capture: Capt
 
 
 @pytest.mark.parametrize("status", [408, 409])
-async def test_408_and_409_are_retried(make_client: Any, capture: CaptureServer, status: int) -> None:
+async def test_408_and_409_are_retried(
+    make_client: Any, capture: CaptureServer, status: int
+) -> None:
     capture.push(Reply(status, {"retry-after-ms": "5"}, error_body("again")), OK)
     client = _client(make_client, capture)
     result = await client.generate("x", model="gpt-image-2")
@@ -127,8 +144,13 @@ async def test_408_and_409_are_retried(make_client: Any, capture: CaptureServer,
 
 async def test_content_policy_is_never_retried(make_client: Any, capture: CaptureServer) -> None:
     capture.push(
-        Reply(400, {"x-request-id": "req_mod"},
-              error_body("Your request was rejected by the safety system.", code="moderation_blocked"))
+        Reply(
+            400,
+            {"x-request-id": "req_mod"},
+            error_body(
+                "Your request was rejected by the safety system.", code="moderation_blocked"
+            ),
+        )
     )
     client = _client(make_client, capture)
     with pytest.raises(imagewright.ContentPolicyError) as info:
@@ -142,7 +164,9 @@ async def test_content_policy_is_never_retried(make_client: Any, capture: Captur
     assert str(err) == "Error code: 400 - Your request was rejected by the safety system."
 
 
-async def test_read_timeout_is_not_retried_by_default(make_client: Any, capture: CaptureServer) -> None:
+async def test_read_timeout_is_not_retried_by_default(
+    make_client: Any, capture: CaptureServer
+) -> None:
     capture.push(Reply(action="stall", delay=1.0), OK)
     client = _client(make_client, capture, timeout=0.3)
     with pytest.raises(imagewright.APITimeoutError) as info:
@@ -162,7 +186,9 @@ async def test_read_timeout_retried_when_opted_in(make_client: Any, capture: Cap
     assert len(capture.requests) == 2
 
 
-async def test_connection_dropped_after_body_is_not_retried(make_client: Any, capture: CaptureServer) -> None:
+async def test_connection_dropped_after_body_is_not_retried(
+    make_client: Any, capture: CaptureServer
+) -> None:
     capture.push(Reply(action="reset"), OK)
     client = _client(make_client, capture)
     with pytest.raises(imagewright.APIConnectionError) as info:
@@ -181,7 +207,9 @@ def _closed_port() -> int:
 
 
 async def test_connection_refused_is_retried(make_client: Any) -> None:
-    client = make_client(api_key="sk", base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries=1)
+    client = make_client(
+        api_key="sk", base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries=1
+    )
     with pytest.raises(imagewright.APIConnectionError) as info:
         await client.generate("x", model="gpt-image-2")
     await client.close()
@@ -203,9 +231,12 @@ async def test_per_call_max_retries_override(make_client: Any, capture: CaptureS
 
 
 def test_backoff_follows_the_official_schedule() -> None:
-    for k, (lo, hi) in enumerate([(0.375, 0.5), (0.75, 1.0), (1.5, 2.0), (3.0, 4.0), (6.0, 8.0), (6.0, 8.0)]):
+    for k, (lo, hi) in enumerate(
+        [(0.375, 0.5), (0.75, 1.0), (1.5, 2.0), (3.0, 4.0), (6.0, 8.0), (6.0, 8.0)]
+    ):
         delays = [_transport.retry_delay(None, k) for _ in range(200)]
-        assert lo <= min(delays) and max(delays) <= hi
+        assert lo <= min(delays)
+        assert max(delays) <= hi
 
 
 def test_retry_after_rules() -> None:

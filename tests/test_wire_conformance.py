@@ -21,11 +21,13 @@ from PIL import Image
 import imagewright
 from imagewright import EditRequest
 
-from ._capture import CaptureServer, Captured
+from ._capture import Captured, CaptureServer
 from .conftest import AnyClient
 
 
-def _png(path: Path, color: tuple[int, ...], mode: str = "RGB", size: tuple[int, int] = (64, 48)) -> Path:
+def _png(
+    path: Path, color: tuple[int, ...], mode: str = "RGB", size: tuple[int, int] = (64, 48)
+) -> Path:
     Image.new(mode, size, color).save(path, format="PNG")
     return path
 
@@ -96,61 +98,87 @@ CASES = [
     Case(
         "generate-all-scalars",
         "generate",
-        dict(
-            model="gpt-image-2",
-            size="1536x864",
-            quality="high",
-            background="opaque",
-            output_format="jpeg",
-            output_compression=80,
-            n=3,
-            moderation="low",
-            complexity="high",
-            safety_identifier="user-123",
-        ),
-        lambda f: dict(
-            model="gpt-image-2",
-            size="1536x864",
-            quality="high",
-            background="opaque",
-            output_format="jpeg",
-            output_compression=80,
-            n=3,
-            moderation="low",
-            complexity="high",
-            safety_identifier="user-123",
-        ),
+        {
+            "model": "gpt-image-2",
+            "size": "1536x864",
+            "quality": "high",
+            "background": "opaque",
+            "output_format": "jpeg",
+            "output_compression": 80,
+            "n": 3,
+            "moderation": "low",
+            "complexity": "high",
+            "safety_identifier": "user-123",
+        },
+        lambda f: {
+            "model": "gpt-image-2",
+            "size": "1536x864",
+            "quality": "high",
+            "background": "opaque",
+            "output_format": "jpeg",
+            "output_compression": 80,
+            "n": 3,
+            "moderation": "low",
+            "complexity": "high",
+            "safety_identifier": "user-123",
+        },
     ),
     Case(
         "generate-transparent-webp",
         "generate",
-        {"model": "gpt-image-2.5-sunburst", "background": "transparent", "output_format": "webp",
-         "quality": "xhigh"},
-        lambda f: {"model": "gpt-image-2.5-sunburst", "background": "transparent",
-                   "output_format": "webp", "quality": "xhigh"},
+        {
+            "model": "gpt-image-2.5-sunburst",
+            "background": "transparent",
+            "output_format": "webp",
+            "quality": "xhigh",
+        },
+        lambda f: {
+            "model": "gpt-image-2.5-sunburst",
+            "background": "transparent",
+            "output_format": "webp",
+            "quality": "xhigh",
+        },
     ),
     Case(
         "generate-svg-nested",
         "generate",
-        {"model": "gpt-image-2", "output_format": "svg",
-         "svg": {"model": "svg-author-1", "reasoning": {"effort": "low"}}},
-        lambda f: {"model": "gpt-image-2", "output_format": "svg",
-                   "svg": {"model": "svg-author-1", "reasoning": {"effort": "low"}}},
+        {
+            "model": "gpt-image-2",
+            "output_format": "svg",
+            "svg": {"model": "svg-author-1", "reasoning": {"effort": "low"}},
+        },
+        lambda f: {
+            "model": "gpt-image-2",
+            "output_format": "svg",
+            "svg": {"model": "svg-author-1", "reasoning": {"effort": "low"}},
+        },
     ),
     Case(
         "generate-gif",
         "generate",
-        {"model": "gpt-image-2", "output_format": "gif", "frame_count": 4,
-         "frame_duration_ms": 120},
-        lambda f: {"model": "gpt-image-2", "output_format": "gif", "frame_count": 4,
-                   "frame_duration_ms": 120},
+        {
+            "model": "gpt-image-2",
+            "output_format": "gif",
+            "frame_count": 4,
+            "frame_duration_ms": 120,
+        },
+        lambda f: {
+            "model": "gpt-image-2",
+            "output_format": "gif",
+            "frame_count": 4,
+            "frame_duration_ms": 120,
+        },
     ),
     Case(
         "generate-stream",
         "generate",
         {"model": "gpt-image-2", "partial_images": 2, "size": "1024x1024"},
-        lambda f: {"model": "gpt-image-2", "partial_images": 2, "size": "1024x1024",
-                   "stream": True},
+        lambda f: {
+            "model": "gpt-image-2",
+            "partial_images": 2,
+            "size": "1024x1024",
+            "stream": True,
+        },
         stream=True,
     ),
     Case(
@@ -170,16 +198,23 @@ CASES = [
         "edit-one-image",
         "edit",
         {"model": "gpt-image-2", "size": "1024x1024", "quality": "medium"},
-        lambda f: {"image": _open(f["a"]), "model": "gpt-image-2", "size": "1024x1024",
-                   "quality": "medium"},
+        lambda f: {
+            "image": _open(f["a"]),
+            "model": "gpt-image-2",
+            "size": "1024x1024",
+            "quality": "medium",
+        },
         request=lambda f: EditRequest(f["a"], "make it blue"),
     ),
     Case(
         "edit-three-images",
         "edit",
         {"model": "gpt-image-2", "n": 2},
-        lambda f: {"image": [_open(f["a"]), _open(f["b"]), _open(f["c"])],
-                   "model": "gpt-image-2", "n": 2},
+        lambda f: {
+            "image": [_open(f["a"]), _open(f["b"]), _open(f["c"])],
+            "model": "gpt-image-2",
+            "n": 2,
+        },
         request=lambda f: EditRequest([f["a"], f["b"], f["c"]], "make it blue"),
     ),
     Case(
@@ -193,44 +228,72 @@ CASES = [
         "edit-mask",
         "edit",
         {"model": "gpt-image-2", "output_format": "png"},
-        lambda f: {"image": _open(f["a"]), "mask": COMPILED_MASK, "model": "gpt-image-2",
-                   "output_format": "png"},
+        lambda f: {
+            "image": _open(f["a"]),
+            "mask": COMPILED_MASK,
+            "model": "gpt-image-2",
+            "output_format": "png",
+        },
         request=lambda f: EditRequest(f["a"], "a red balloon", mask=f["mask"]),
     ),
     Case(
         "edit-markup",
         "edit",
         {"model": "gpt-image-2.5-flare"},
-        lambda f: {"image": _open(f["a"]), "markup": _open(f["markup"]),
-                   "model": "gpt-image-2.5-flare"},
+        lambda f: {
+            "image": _open(f["a"]),
+            "markup": _open(f["markup"]),
+            "model": "gpt-image-2.5-flare",
+        },
         request=lambda f: EditRequest(f["a"], "follow the red marks", markup=f["markup"]),
     ),
     Case(
         "edit-svg-nested",
         "edit",
-        {"model": "gpt-image-2", "output_format": "svg",
-         "svg": {"model": "svg-author-1", "reasoning": {"effort": "high"}}},
-        lambda f: {"image": _open(f["a"]), "model": "gpt-image-2", "output_format": "svg",
-                   "svg": {"model": "svg-author-1", "reasoning": {"effort": "high"}}},
+        {
+            "model": "gpt-image-2",
+            "output_format": "svg",
+            "svg": {"model": "svg-author-1", "reasoning": {"effort": "high"}},
+        },
+        lambda f: {
+            "image": _open(f["a"]),
+            "model": "gpt-image-2",
+            "output_format": "svg",
+            "svg": {"model": "svg-author-1", "reasoning": {"effort": "high"}},
+        },
         request=lambda f: EditRequest(f["a"], "vectorise"),
     ),
     Case(
         "edit-stream",
         "edit",
         {"model": "gpt-image-2", "partial_images": 1},
-        lambda f: {"image": [_open(f["a"]), _open(f["b"])], "model": "gpt-image-2",
-                   "partial_images": 1, "stream": True},
+        lambda f: {
+            "image": [_open(f["a"]), _open(f["b"])],
+            "model": "gpt-image-2",
+            "partial_images": 1,
+            "stream": True,
+        },
         request=lambda f: EditRequest([f["a"], f["b"]], "merge"),
         stream=True,
     ),
     Case(
         "edit-jpeg-webp-inputs-fidelity",
         "edit",
-        {"model": "gpt-image-1.5", "input_fidelity": "high", "output_format": "webp",
-         "output_compression": 50, "background": "auto"},
-        lambda f: {"image": [_open(f["jpg"]), _open(f["webp"])], "model": "gpt-image-1.5",
-                   "input_fidelity": "high", "output_format": "webp",
-                   "output_compression": 50, "background": "auto"},
+        {
+            "model": "gpt-image-1.5",
+            "input_fidelity": "high",
+            "output_format": "webp",
+            "output_compression": 50,
+            "background": "auto",
+        },
+        lambda f: {
+            "image": [_open(f["jpg"]), _open(f["webp"])],
+            "model": "gpt-image-1.5",
+            "input_fidelity": "high",
+            "output_format": "webp",
+            "output_compression": 50,
+            "background": "auto",
+        },
         request=lambda f: EditRequest([f["jpg"], f["webp"]], "combine"),
     ),
 ]
@@ -255,7 +318,7 @@ def normalise(req: Captured) -> dict[str, Any]:
 
 
 async def _send_ours(client: AnyClient, case: Case, files: dict[str, Path]) -> None:
-    prompt = "a lighthouse at dusk with the text \"OPEN\""
+    prompt = 'a lighthouse at dusk with the text "OPEN"'
     if case.kind == "generate":
         if case.stream:
             events = await client.stream("stream_generate", prompt, **case.ours)
@@ -276,7 +339,7 @@ def _send_theirs(base_url: str, case: Case, files: dict[str, Path]) -> None:
     sdk = openai.OpenAI(api_key="sk-conformance", base_url=base_url, max_retries=0)
     kwargs = case.theirs(files)
     if case.kind == "generate":
-        out = sdk.images.generate(prompt="a lighthouse at dusk with the text \"OPEN\"", **kwargs)
+        out = sdk.images.generate(prompt='a lighthouse at dusk with the text "OPEN"', **kwargs)
     else:
         assert case.request is not None
         request = case.request(files)
@@ -315,14 +378,17 @@ async def test_same_request_on_the_wire(
     assert normalise(ours) == normalise(theirs)
 
 
-async def test_file_parts_never_octet_stream(capture: CaptureServer, tmp_path: Path, make_client: Any) -> None:
+async def test_file_parts_never_octet_stream(
+    capture: CaptureServer, tmp_path: Path, make_client: Any
+) -> None:
     """Bytes and PIL images get a real filename and the sniffed MIME type."""
     files = _files(tmp_path)
     client = make_client(api_key="sk-x", base_url=capture.url)
     jpeg = files["jpg"].read_bytes()
     pil = Image.new("RGBA", (64, 48), (1, 2, 3, 255))
-    await client.edit(EditRequest([jpeg, pil, io.BytesIO(files["webp"].read_bytes())], "x"),
-                      model="gpt-image-2")
+    await client.edit(
+        EditRequest([jpeg, pil, io.BytesIO(files["webp"].read_bytes())], "x"), model="gpt-image-2"
+    )
     await client.close()
     parts = [p for p in capture.requests[0].parts() if p.get("filename")]
     assert [(p["name"], p["content_type"]) for p in parts] == [

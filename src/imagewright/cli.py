@@ -1,0 +1,114 @@
+"""The ``imagewright`` command.
+
+Subcommands: ``demo`` (the main job: a complete directed workflow, offline on the sandbox when
+no API key is set), ``serve`` (run the sandbox as an HTTP server), ``version``.
+
+Exit codes: 0 success, 1 failed checks, 2 validation errors (nothing was sent),
+3 API or connection errors, 4 configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ._version import __version__
+from .errors import APIError, BudgetExceededError, ConfigurationError, ValidationError
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_CHECKS_FAILED = 1
+EXIT_VALIDATION = 2
+EXIT_API = 3
+EXIT_CONFIG = 4
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .sandbox import serve
+
+    behaviour: dict[str, object] = {}
+    if args.latency:
+        behaviour["latency"] = args.latency
+    if args.leakage:
+        behaviour["leakage"] = args.leakage
+    if args.wrong_text:
+        behaviour["wrong_text"] = args.wrong_text
+    serve(args.host, args.port, **behaviour)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=args.out, quiet=args.quiet)
+
+
+def _version(args: argparse.Namespace) -> int:
+    print(f"imagewright {__version__}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and the tests)."""
+    parser = argparse.ArgumentParser(
+        prog="imagewright",
+        description="Directed image generation and editing on OpenAI's GPT Image models.",
+    )
+    parser.add_argument("--version", action="version", version=f"imagewright {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run a complete directed workflow (offline sandbox when OPENAI_API_KEY is unset)",
+    )
+    demo.add_argument("--out", default="imagewright-demo", help="folder for the results")
+    demo.add_argument("--quiet", action="store_true", help="no progress output")
+    demo.set_defaults(func=_demo)
+
+    serve = sub.add_parser("serve", help="run the offline sandbox as an HTTP server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8089, help="port (default 8089)")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    serve.add_argument(
+        "--leakage", type=float, default=0.0, help="fraction of protected pixels an edit changes"
+    )
+    serve.add_argument(
+        "--wrong-text", type=float, default=0.0, help="fraction of letters drawn wrong"
+    )
+    serve.set_defaults(func=_serve)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Command | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return func(args)
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_VALIDATION
+    except BudgetExceededError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_VALIDATION
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except APIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_API
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,388 @@
+"""Client configuration, lifecycle, headers, Azure, streaming and error mapping, on both clients."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import imagewright
+from imagewright import EditRequest
+
+from ._capture import (
+    CaptureServer,
+    Reply,
+    error_body,
+    images_response,
+    sse,
+    stream_events,
+    tiny_png,
+)
+
+KEY = "sk-live-SECRET-0123456789"
+
+
+# ---- configuration ----------------------------------------------------------------------------
+
+
+async def test_env_vars_configure_the_client(
+    make_client: Any, capture: CaptureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", capture.url)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-env")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-env")
+    client = make_client()
+    await client.generate("x", model="gpt-image-2")
+    await client.close()
+    h = capture.requests[0].headers
+    assert h["authorization"] == "Bearer sk-from-env"
+    assert h["openai-organization"] == "org-env"
+    assert h["openai-project"] == "proj-env"
+    assert h["user-agent"] == f"imagewright/{imagewright.__version__}"
+
+
+async def test_arguments_win_over_env(
+    make_client: Any, capture: CaptureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-env")
+    client = make_client(api_key="sk-arg", base_url=capture.url, organization="org-arg")
+    await client.generate("x", model="gpt-image-2")
+    await client.close()
+    h = capture.requests[0].headers
+    assert h["authorization"] == "Bearer sk-arg"
+    assert h["openai-organization"] == "org-arg"
+    assert "openai-project" not in h
+
+
+async def test_missing_key_is_a_clear_error_before_sending(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    client = make_client(base_url=capture.url)
+    with pytest.raises(imagewright.ConfigurationError, match="OPENAI_API_KEY"):
+        await client.generate("x", model="gpt-image-2")
+    await client.close()
+    assert capture.requests == []
+
+
+async def test_default_model_and_per_call_model(make_client: Any, capture: CaptureServer) -> None:
+    client = make_client(api_key="k", base_url=capture.url, default_model="gpt-image-1.5")
+    await client.generate("x")
+    await client.generate("x", model="gpt-image-2")
+    await client.close()
+    assert [r.json()["model"] for r in capture.requests] == ["gpt-image-1.5", "gpt-image-2"]
+
+
+def test_default_timeout_is_sized_for_slow_images() -> None:
+    client = imagewright.Client("k")
+    assert client.settings.timeout.read == 600
+    assert client.settings.timeout.connect == 5
+    assert client.settings.max_retries == 2
+
+
+async def test_per_call_timeout_reaches_the_request(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    client = make_client(api_key="k", base_url=capture.url)
+    await client.generate("x", model="gpt-image-2", timeout=42)
+    await client.generate("x", model="gpt-image-2")
+    await client.close()
+    assert [r.headers["x-imagewright-read-timeout"] for r in capture.requests] == ["42", "600"]
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(imagewright.ConfigurationError, match="max_retries"):
+        imagewright.Client("k", max_retries=-1)
+    with pytest.raises(imagewright.ConfigurationError, match="timeout"):
+        imagewright.Client("k", timeout=0)
+
+
+async def test_with_options_returns_a_configured_copy(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    client = make_client(api_key="k", base_url=capture.url)
+    fast = client.client.with_options(max_retries=0, default_model="gpt-image-1.5", timeout=7)
+    assert fast.settings.max_retries == 0
+    assert client.client.settings.max_retries == 2
+    assert fast.http is client.client.http  # one shared connection pool
+    copy = type(client)(fast)
+    await copy.generate("x")
+    await client.close()
+    assert capture.requests[0].json()["model"] == "gpt-image-1.5"
+    with pytest.raises(TypeError, match="nonsense"):
+        client.client.with_options(nonsense=1)
+
+
+def test_injected_http_client_is_never_closed() -> None:
+    http = httpx.Client()
+    with imagewright.Client("k", http_client=http) as client:
+        assert client.http is http
+    assert not http.is_closed
+    http.close()
+
+
+async def test_async_injected_http_client_is_never_closed() -> None:
+    http = httpx.AsyncClient()
+    async with imagewright.AsyncClient("k", http_client=http) as client:
+        assert client.http is http
+    assert not http.is_closed
+    await http.aclose()
+
+
+def test_own_http_client_is_closed() -> None:
+    with imagewright.Client("k") as client:
+        http = client.http
+    assert http.is_closed
+
+
+# ---- the key never leaks --------------------------------------------------------------------
+
+
+async def test_key_never_in_repr_logs_or_errors(
+    make_client: Any, capture: CaptureServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture.push(Reply(401, {}, error_body("Incorrect API key provided")))
+    client = make_client(api_key=KEY, base_url=capture.url, max_retries=0)
+    with caplog.at_level(logging.DEBUG), pytest.raises(imagewright.AuthenticationError) as info:
+        await client.generate("x", model="gpt-image-2")
+    await client.close()
+    err = info.value
+    texts = [
+        repr(client.client),
+        repr(client.client.settings),
+        str(err),
+        repr(err),
+        repr(err.body),
+        caplog.text,
+    ]
+    call = client.client.compile_generate("x", model="gpt-image-2")
+    texts += [repr(call), call.to_curl()]
+    for text in texts:
+        assert KEY not in text
+    assert "$OPENAI_API_KEY" in call.to_curl()
+
+
+# ---- Azure ----------------------------------------------------------------------------------
+
+
+async def test_azure_rewrites_the_path_and_uses_api_key(
+    capture: CaptureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key")
+    endpoint = capture.url.removesuffix("/v1")
+    client = imagewright.Client.azure(
+        endpoint=endpoint, api_version="2026-10-01", deployment="img-dep"
+    )
+    client.generate("x", model="gpt-image-2")
+    client.edit(EditRequest(tiny_png((32, 32)), "y"), model="gpt-image-2")
+    client.close()
+    gen, ed = capture.requests
+    assert gen.path == "/openai/deployments/img-dep/images/generations"
+    assert ed.path == "/openai/deployments/img-dep/images/edits"
+    assert gen.query == {"api-version": ["2026-10-01"]}
+    assert gen.headers["api-key"] == "azure-key"
+    assert "authorization" not in gen.headers
+
+
+async def test_azure_bearer_token_and_model_as_deployment(capture: CaptureServer) -> None:
+    endpoint = capture.url.removesuffix("/v1")
+    client = imagewright.AsyncClient.azure(
+        endpoint=endpoint, api_version="v1", azure_ad_token="tok"
+    )
+    await client.generate("x", model="gpt-image-2")
+    await client.aclose()
+    req = capture.requests[0]
+    assert req.path == "/openai/deployments/gpt-image-2/images/generations"
+    assert req.headers["authorization"] == "Bearer tok"
+
+
+def test_azure_missing_key_names_the_azure_variable() -> None:
+    client = imagewright.Client.azure(endpoint="https://x.openai.azure.com", api_version="v1")
+    with pytest.raises(imagewright.ConfigurationError, match="AZURE_OPENAI_API_KEY"):
+        client.generate("x", model="gpt-image-2")
+
+
+# ---- results and errors --------------------------------------------------------------------
+
+
+async def test_result_carries_effective_values(make_client: Any, capture: CaptureServer) -> None:
+    body = images_response(n=2, size=(24, 16))
+    body["quality"] = "high"
+    capture.push(Reply(body=body, headers={"x-request-id": "req_abc"}))
+    client = make_client(api_key="k", base_url=capture.url)
+    result = await client.generate("a fox", model="gpt-image-2", n=2, quality="auto")
+    await client.close()
+    assert len(result.outputs) == 2
+    assert result.output.size == (24, 16)
+    assert result.output.image.size == (24, 16)
+    assert (result.size, result.quality, result.output_format) == ("24x16", "high", "png")
+    assert result.request_id == "req_abc"
+    assert result.usage is not None
+    assert result.usage.input_tokens_details.text_tokens == 10
+    assert result.prompt_text == "a fox"
+    assert result.call.params["quality"] == "auto"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, imagewright.BadRequestError),
+        (401, imagewright.AuthenticationError),
+        (403, imagewright.PermissionDeniedError),
+        (404, imagewright.NotFoundError),
+        (422, imagewright.UnprocessableEntityError),
+        (413, imagewright.APIStatusError),
+    ],
+)
+async def test_status_errors_are_typed(
+    make_client: Any, capture: CaptureServer, status: int, cls: type
+) -> None:
+    capture.push(
+        Reply(status, {"x-request-id": "req_e"}, error_body("nope", code="c1", param="size"))
+    )
+    client = make_client(api_key="k", base_url=capture.url, max_retries=0)
+    with pytest.raises(cls) as info:
+        await client.generate("x", model="gpt-image-2")
+    await client.close()
+    err = info.value
+    assert type(err) is cls
+    assert (err.status_code, err.code, err.param, err.type, err.request_id) == (
+        status,
+        "c1",
+        "size",
+        "invalid_request_error",
+        "req_e",
+    )
+    assert err.body == error_body("nope", code="c1", param="size")["error"]
+
+
+async def test_malformed_json_is_a_response_validation_error(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    capture.push(Reply(200, {}, b"{not json"))
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.APIResponseValidationError):
+        await client.generate("x", model="gpt-image-2")
+    await client.close()
+    assert len(capture.requests) == 1  # a 200 was billed: never retried
+
+
+async def test_empty_success_is_an_error_not_an_empty_result(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    capture.push(Reply(body={"created": 1, "data": []}))
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.APIResponseValidationError, match="without any image"):
+        await client.generate("x", model="gpt-image-2")
+    await client.close()
+
+
+# ---- streaming --------------------------------------------------------------------------------
+
+
+async def test_stream_yields_partials_then_the_result(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    client = make_client(api_key="k", base_url=capture.url)
+    events = await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=2)
+    await client.close()
+    assert [type(e).__name__ for e in events] == ["PartialImage", "PartialImage", "Result"]
+    assert [e.index for e in events[:2]] == [0, 1]
+    result = events[-1]
+    assert result.partial_images == tuple(events[:2])
+    assert result.usage.total_tokens == 246
+    assert capture.requests[0].json()["stream"] is True
+
+
+async def test_stream_edit_multipart_carries_stream_true(
+    make_client: Any, capture: CaptureServer, image_files: list[Path]
+) -> None:
+    client = make_client(api_key="k", base_url=capture.url)
+    events = await client.stream(
+        "stream_edit", EditRequest(image_files[0], "x"), model="gpt-image-2"
+    )
+    await client.close()
+    assert isinstance(events[-1], imagewright.Result)
+    fields = {p["name"]: p["content"] for p in capture.requests[0].parts()}
+    assert fields["stream"] == b"true"
+
+
+async def test_error_event_inside_the_stream_raises(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    events = stream_events("image_generation", partials=1)[:1]
+    events.append(b'data: {"error": {"message": "generation failed", "code": "server_error"}}\n\n')
+    capture.push(Reply(action="sse", events=events))
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.StreamError, match="generation failed") as info:
+        await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=1)
+    await client.close()
+    assert info.value.code == "server_error"
+
+
+async def test_partial_is_never_taken_for_the_final_image(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    capture.push(Reply(action="sse", events=stream_events("image_generation", partials=2)[:2]))
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(
+        imagewright.APIResponseValidationError, match="before the completed event"
+    ) as info:
+        await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=2)
+    await client.close()
+    assert len(info.value.partial_images) == 2  # what was paid for is kept on the error
+
+
+async def test_malformed_sse_raises(make_client: Any, capture: CaptureServer) -> None:
+    capture.push(Reply(action="sse", events=[b"data: {broken\n\n"]))
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.APIResponseValidationError, match="malformed"):
+        await client.stream("stream_generate", "x", model="gpt-image-2")
+    await client.close()
+
+
+async def test_stream_with_done_marker_and_n_2(make_client: Any, capture: CaptureServer) -> None:
+    b64 = base64.b64encode(tiny_png()).decode()
+    done = {
+        "type": "image_generation.completed",
+        "b64_json": b64,
+        "output_format": "png",
+        "size": "16x16",
+        "quality": "low",
+        "background": "opaque",
+        "created_at": 5,
+        "usage": {
+            "input_tokens": 1,
+            "output_tokens": 2,
+            "total_tokens": 3,
+            "input_tokens_details": {"text_tokens": 1, "image_tokens": 0},
+        },
+    }
+    capture.push(Reply(action="sse", events=[sse(done), sse(done), b"data: [DONE]\n\n"]))
+    client = make_client(api_key="k", base_url=capture.url)
+    events = await client.stream("stream_generate", "x", model="gpt-image-2", n=2)
+    await client.close()
+    (result,) = events
+    assert len(result.outputs) == 2
+    assert result.usage.total_tokens == 6
+
+
+def test_stream_validation_errors_raise_eagerly() -> None:
+    client = imagewright.Client("k")
+    with pytest.raises(imagewright.ValidationError, match="stream"):
+        client.stream_generate("x", model="gpt-image-2", output_format="gif")
+
+
+def test_api_call_repr_and_json() -> None:
+    call = imagewright.Client("k").compile_generate(
+        "x" * 100, model="gpt-image-2", size="1024x1024"
+    )
+    assert "..." in repr(call)
+    assert json.loads(json.dumps(call.json_body())) == call.json_body()

@@ -1,0 +1,25 @@
+"""The package root is the front door: ``__all__`` is sorted and is exactly what it exports."""
+
+from __future__ import annotations
+import __future__
+
+import types
+
+import imagewright
+
+
+def test_all_is_sorted_and_unique() -> None:
+    assert imagewright.__all__ == sorted(set(imagewright.__all__))
+
+
+def test_all_matches_the_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(imagewright).items()
+        if not name.startswith("_")
+        and not isinstance(value, __future__._Feature)
+        and not (isinstance(value, types.ModuleType) and name not in imagewright.__all__)
+    }
+    assert public | {"__version__"} == set(imagewright.__all__)
+    for name in imagewright.__all__:
+        assert getattr(imagewright, name) is not None
