@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import runpy
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
+from imagewright.edit import SupportsCompile
 from imagewright.errors import ValidationError
 from imagewright.layout import ImageSlot, Keep, Layout, Shape, TextBlock
 from imagewright.models import get_model
-from imagewright.prompt import Compilable, Prompt
+from imagewright.prompt import Prompt
 from imagewright.regions import describe_place
+from imagewright.sizing import fit_to
 from imagewright.typography import GlyphError, TextFitError, line_bboxes
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -242,7 +246,7 @@ def test_planned_size_is_valid_and_finish_gives_the_deliverable(model: str, canv
 
 def test_layout_satisfies_the_client_contract() -> None:
     layout = Layout.square_post("Hello")
-    assert isinstance(layout, Compilable)
+    assert isinstance(layout, SupportsCompile)
     assert isinstance(layout.compile(model="gpt-image-2"), str)
 
 
@@ -407,3 +411,70 @@ def test_region_and_keep_arrays() -> None:
     assert editable.sum() == 100 * 50 - 100
     with pytest.raises(ValidationError, match="no region by that name"):
         layout.region_array("left")
+
+
+# -- end to end on the sandbox ---------------------------------------------------------------
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "poster.py"
+
+
+@needs_dejavu
+def test_poster_example_runs_end_to_end_on_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "poster.png"
+    steps = tmp_path / "steps.png"
+    monkeypatch.setattr("sys.argv", ["poster.py", str(out), "--steps", str(steps)])
+    runpy.run_path(str(EXAMPLE), run_name="__main__")
+    assert "requested size: 1104x1712, deliverable: (1100, 1700)" in capsys.readouterr().out
+    with Image.open(out) as poster_png:
+        assert poster_png.size == (1100, 1700)
+    assert steps.exists()
+
+
+@needs_dejavu
+def test_client_generate_finishes_a_layout_to_the_deliverable_with_overlay_text() -> None:
+    client_mod = pytest.importorskip("imagewright.client")
+    layout = Layout.banner("Autumn sale", cta="Shop now", image="knit sweaters", text="overlay")
+    with client_mod.Client.sandbox() as client:
+        result = client.generate(layout, quality="low")
+    assert result.call.params["size"] == "1216x640"
+    final = result.output.image.convert("RGB")
+    assert final.size == (1200, 628)
+    assert result.output.raw is not None
+    with Image.open(io.BytesIO(result.output.raw)) as raw:
+        assert raw.size == (1216, 640)
+        plain = fit_to(raw.convert("RGB"), (1200, 628))
+    # The type was set inside the text boxes and nowhere else.
+    changed = np.asarray(ImageChops.difference(final, plain).convert("L")) > 0
+    text_area = layout.region_array("headline") | layout.region_array("cta")
+    assert changed[layout.region_array("headline")].any()
+    assert changed[layout.region_array("cta")].any()
+    assert not (changed & ~text_area).any()
+
+
+def test_edit_with_a_layout_sends_the_guide_as_an_extra_reference() -> None:
+    client_mod = pytest.importorskip("imagewright.client")
+    from imagewright.edit import EditRequest
+
+    layout = Layout.square_post("Hello", image="a teapot", guide="reference")
+    source = Image.new("RGB", (1024, 1024), "white")
+    with client_mod.Client.sandbox() as client:
+        result = client.edit(EditRequest(source, layout), model="gpt-image-2", quality="low")
+    assert len(result.call.images) == 2  # the source, then the guide
+    assert result.call.images[1].size == (1088, 1088)  # the planned size for 1080x1080
+    assert result.output.image.size == (1080, 1080)  # finished to the deliverable
+
+
+def test_edit_with_a_layout_sends_markup_on_gpt_image_2_5() -> None:
+    client_mod = pytest.importorskip("imagewright.client")
+    from imagewright.edit import EditRequest
+
+    layout = Layout.square_post("Hello", image="a teapot", guide="auto", size="1024x1024")
+    source = Image.new("RGB", (1024, 1024), "white")
+    with client_mod.Client.sandbox() as client:
+        result = client.edit(
+            EditRequest(source, layout), model="gpt-image-2.5-flare", quality="low"
+        )
+    assert result.call.markup is not None
+    assert len(result.call.images) == 1

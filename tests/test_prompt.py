@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from imagewright.edit import SupportsCompile
 from imagewright.errors import ValidationError
 from imagewright.models import get_model
-from imagewright.prompt import Compilable, Prompt, Text
+from imagewright.prompt import Prompt, Text
 
 PRODUCT_SHOT = """\
 Subject: a glass bottle of cold-pressed olive oil with a paper label.
@@ -196,5 +197,5 @@ def test_empty_prompt_is_an_error() -> None:
 
 def test_prompt_satisfies_the_client_contract() -> None:
     p = Prompt(subject="a cat")
-    assert isinstance(p, Compilable)
+    assert isinstance(p, SupportsCompile)
     assert p.planned_size("gpt-image-2") is None

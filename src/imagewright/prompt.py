@@ -25,21 +25,12 @@ import itertools
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from .errors import Problem, ValidationError
 from .models import MAX_PROMPT_CHARS, lookup
 
-__all__ = ["PRESERVE_PHRASES", "Compilable", "Prompt", "Text", "check_length"]
-
-
-@runtime_checkable
-class Compilable(Protocol):
-    """Anything the client accepts as a prompt: it compiles itself to text for a model."""
-
-    def compile(self, *, model: str | None = None) -> str:
-        """The prompt text to send."""
-        ...
+__all__ = ["PRESERVE_PHRASES", "Prompt", "Text", "check_length", "role_title"]
 
 
 PRESERVE_PHRASES: dict[str, str] = {
