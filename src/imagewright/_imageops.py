@@ -1,0 +1,270 @@
+"""Numpy image operations the diff builds on: SSIM maps, connected components, colour maps.
+
+Private machinery for :mod:`imagewright.diff`; everything here is pure numpy (no scipy, no
+scikit-image) and tuned for 4K images on two cores.
+
+The SSIM is scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
+use_sample_covariance=False, data_range=255)``: an 11-tap Gaussian (scipy's ``reflect`` edges)
+applied separably as banded matrix products in float32, strip by strip so the working set stays
+in cache.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+F32 = npt.NDArray[np.float32]
+
+R = 5  # Gaussian window radius: int(3.5 * 1.5 + 0.5), as scikit-image and scipy use
+_SIGMA = 1.5
+_ROWS = 16  # rows filtered per strip: keeps the working set in cache
+_BLOCK = 32  # columns per block of the banded horizontal filter
+_C1 = (0.01 * 255) ** 2
+_C2 = (0.03 * 255) ** 2
+
+
+def _gauss() -> F32:
+    x = np.arange(-R, R + 1, dtype=np.float64)
+    w = np.exp(-0.5 * (x / _SIGMA) ** 2)
+    return np.asarray(w / w.sum(), dtype=np.float32)
+
+
+def _kernels() -> tuple[F32, F32, F32]:
+    """Banded matrices applying the 11-tap Gaussian as matrix products (fast BLAS, not loops).
+
+    ``vert`` (rows x rows+10) filters a strip of rows. Horizontally, a row is cut into blocks of
+    ``_BLOCK`` columns; output block ``b`` is ``block[b] @ own + block[b+1][:10] @ next``.
+    """
+    w = _gauss()
+    vert = np.zeros((_ROWS, _ROWS + 2 * R), np.float32)
+    own = np.zeros((_BLOCK, _BLOCK), np.float32)
+    nxt = np.zeros((2 * R, _BLOCK), np.float32)
+    for i in range(_ROWS):
+        vert[i, i : i + 2 * R + 1] = w
+    for i in range(_BLOCK):
+        for k in range(2 * R + 1):
+            if i + k < _BLOCK:
+                own[i + k, i] = w[k]
+            else:
+                nxt[i + k - _BLOCK, i] = w[k]
+    return vert, own, nxt
+
+
+_VERT, _OWN, _NEXT = _kernels()
+
+
+def _planar_padded(arr: U8, hp: int, wp: int) -> U8:
+    """Channels first, mirrored by 5 px on every side (scipy's 'reflect'), zero-filled to size."""
+    h, w, c = arr.shape
+    out = np.zeros((c, hp, wp), np.uint8)
+    out[:, : h + 2 * R, : w + 2 * R] = np.pad(
+        np.moveaxis(arr, 2, 0), ((0, 0), (R, R), (R, R)), mode="symmetric"
+    )
+    return out
+
+
+def _filter(q: F32, blocks: int, w: int) -> F32:
+    """Gaussian-filter a stack of padded strips ``(k, rows+10, wp)`` into ``(k, rows, w)``."""
+    k = q.shape[0]
+    rows = np.matmul(_VERT, q).reshape(-1, _BLOCK)
+    own = (rows @ _OWN).reshape(k, _ROWS, blocks + 1, _BLOCK)[:, :, :blocks]
+    own += (rows[:, : 2 * R] @ _NEXT).reshape(k, _ROWS, blocks + 1, _BLOCK)[:, :, 1:]
+    return np.asarray(own.reshape(k, _ROWS, blocks * _BLOCK)[:, :, :w], dtype=np.float32)
+
+
+def _score(
+    y: U8, off: np.float32, qx: F32, qy: F32, xterms: tuple[F32, F32, F32], blocks: int, w: int
+) -> F32:
+    """The SSIM of one strip of ``y`` against the strip of ``x`` already in ``qx``/``xterms``."""
+    mxc, mx, vx = xterms
+    np.subtract(y, off, out=qy[0])
+    np.multiply(qy[0], qy[0], out=qy[1])
+    np.multiply(qx[0], qy[0], out=qy[2])
+    my, yy, xy = _filter(qy, blocks, w)
+    vy, vxy = yy - my * my, xy - mxc * my
+    my += off
+    num = (2 * mx * my + _C1) * (2 * vxy + _C2)
+    den = (mx * mx + my * my + _C1) * (vx + vy + _C2)
+    return np.asarray(num / den, dtype=np.float32)
+
+
+def ssim_maps(a: U8, b: U8, editable: Bool | None) -> list[F32]:
+    """SSIM maps of ``a`` against ``b``, averaged over channels: ``[plain]`` without a mask,
+    ``[plain, inside, outside]`` with one.
+
+    The region maps compare one region alone: the other region's pixels are taken from ``a``
+    in both images, so a change on one side of the mask edge never lowers the other side's
+    score. A strip whose window holds no pixel of one region needs no extra work: its region
+    map equals the plain map or is exactly 1. Each channel is centred first (one offset for both
+    images, so identical windows give exactly 1) to keep float32 variances accurate.
+    """
+    h, w, c = a.shape
+    blocks = -(-w // _BLOCK)
+    hp, wp = -(-h // _ROWS) * _ROWS + 2 * R, (blocks + 1) * _BLOCK
+    pa, pb = _planar_padded(a, hp, wp), _planar_padded(b, hp, wp)
+    outs = [np.zeros((h, w), np.float32) for _ in range(1 if editable is None else 3)]
+    if editable is not None:
+        pe = _planar_padded(editable[..., None].view(np.uint8), hp, wp)[0].astype(np.bool_)
+        any_edit = np.r_[editable.any(axis=1), np.zeros(hp - h, bool)]
+        all_edit = np.r_[editable.all(axis=1), np.ones(hp - h, bool)]
+    qx = np.empty((2, _ROWS + 2 * R, wp), np.float32)
+    qy = np.empty((3, _ROWS + 2 * R, wp), np.float32)
+    for ch in range(c):
+        off = np.float32(round((float(a[..., ch].mean()) + float(b[..., ch].mean())) / 2))
+        for r0 in range(0, h, _ROWS):
+            span = slice(r0, r0 + _ROWS + 2 * R)
+            rows = slice(r0, r0 + min(_ROWS, h - r0))
+            np.subtract(pa[ch, span], off, out=qx[0])
+            np.multiply(qx[0], qx[0], out=qx[1])
+            mxc, xx = _filter(qx, blocks, w)
+            xterms = (mxc, mxc + off, xx - mxc * mxc)
+            n = rows.stop - r0
+            plain = _score(pb[ch, span], off, qx, qy, xterms, blocks, w)[:n]
+            outs[0][rows] += plain
+            if editable is None:
+                continue
+            window = slice(max(0, r0 - R), r0 + _ROWS + R)
+            has_edit, has_kept = any_edit[window].any(), not all_edit[window].all()
+            for out, region_here, other_here, keep in (
+                (outs[1], has_edit, has_kept, pe[span]),
+                (outs[2], has_kept, has_edit, ~pe[span]),
+            ):
+                if not region_here:
+                    out[rows] += 1
+                elif not other_here:
+                    out[rows] += plain
+                else:
+                    y = np.where(keep, pb[ch, span], pa[ch, span])
+                    out[rows] += _score(y, off, qx, qy, xterms, blocks, w)[:n]
+    for out in outs:
+        out /= c
+    return outs
+
+
+def interior(h: int, w: int) -> tuple[slice, slice]:
+    """The map without its 5-pixel border (where scikit-image also ignores it), if any is left."""
+    if h <= 2 * R or w <= 2 * R:
+        return slice(None), slice(None)
+    return slice(R, h - R), slice(R, w - R)
+
+
+def label(grid: Bool) -> npt.NDArray[np.int64]:
+    """Label 8-connected components of a 2-D boolean grid (-1 = background).
+
+    Union-find over horizontal runs: linear in the number of runs, no scipy needed.
+    """
+    gh, gw = grid.shape
+    padded = np.zeros((gh, gw + 2), np.int8)
+    padded[:, 1:-1] = grid
+    step = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(step == 1)
+    ends = np.nonzero(step == -1)[1]
+    parent = list(range(len(rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first = np.searchsorted(rows, np.arange(gh + 1)).tolist()
+    s, e = starts.tolist(), ends.tolist()
+    for r in range(1, gh):
+        i, i_end, j, j_end = first[r - 1], first[r], first[r], first[r + 1]
+        while i < i_end and j < j_end:
+            if s[i] <= e[j] and s[j] <= e[i]:  # overlapping or diagonal neighbours
+                a, b = find(i), find(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            if e[i] < e[j]:
+                i += 1
+            elif e[j] < e[i]:
+                j += 1
+            else:
+                i += 1
+                j += 1
+    roots = [find(i) for i in range(len(parent))]
+    compact = {root: k for k, root in enumerate(dict.fromkeys(roots))}
+    labels = np.full((gh, gw), -1, np.int64)
+    for k, (r, a, b) in enumerate(zip(rows.tolist(), s, e, strict=True)):
+        labels[r, a:b] = compact[roots[k]]
+    return labels
+
+
+def outline(region: Bool) -> Bool:
+    inner = region.copy()
+    inner[1:] &= region[:-1]
+    inner[:-1] &= region[1:]
+    inner[:, 1:] &= region[:, :-1]
+    inner[:, :-1] &= region[:, 1:]
+    return np.asarray(region & ~inner, dtype=np.bool_)
+
+
+def _magma_lut() -> tuple[U8, list[int]]:
+    # Anchor colours of matplotlib's magma at t = 0, 1/8, ..., 1, interpolated linearly.
+    anchors = np.array(
+        [
+            (0, 0, 4),
+            (28, 16, 68),
+            (79, 18, 123),
+            (129, 37, 129),
+            (181, 54, 122),
+            (229, 80, 100),
+            (251, 135, 97),
+            (254, 194, 135),
+            (252, 253, 191),
+        ],
+        np.float64,
+    )
+    t = np.sqrt(np.arange(256) / 255.0)
+    pos = np.linspace(0, 1, len(anchors))
+    lut = np.stack([np.interp(t, pos, anchors[:, k]) for k in range(3)], axis=1)
+    alpha = np.where(np.arange(256) == 0, 0.0, np.minimum(1.0, 0.35 + t))
+    return np.rint(lut).astype(np.uint8), np.rint(alpha * 255).astype(int).tolist()
+
+
+MAGMA, ALPHA = _magma_lut()
+DIM = [round(v * 0.3) for v in range(256)]
+
+
+def _cell(h: int, w: int) -> int:
+    return max(4, -(-max(h, w) // 256))
+
+
+def regions(leak: Bool) -> list[tuple[tuple[int, int, int, int], int]]:
+    """Connected regions of ``leak``, largest first, as ``((left, top, right, bottom), pixels)``.
+
+    Regions are 8-connected on a grid of cells (4 px, or 1/256 of the longest side on big
+    images) so nearby specks group into one region; boxes are tight around the pixels.
+    """
+    h, w = leak.shape
+    cell = _cell(h, w)
+    gh, gw = -(-h // cell), -(-w // cell)
+    full = np.zeros((gh * cell, gw * cell), bool)
+    full[:h, :w] = leak
+    cells = full.reshape(gh, cell, gw, cell)
+    count = cells.sum(axis=(1, 3))
+    rows_any = np.asarray(cells.any(axis=3))  # (gh, cell, gw)
+    cols_any = np.asarray(cells.any(axis=1))  # (gh, gw, cell)
+    top = np.argmax(rows_any, axis=1) + np.arange(gh)[:, None] * cell
+    bottom = cell - np.argmax(rows_any[:, ::-1], axis=1) + np.arange(gh)[:, None] * cell
+    left = np.argmax(cols_any, axis=2) + np.arange(gw)[None, :] * cell
+    right = cell - np.argmax(cols_any[:, :, ::-1], axis=2) + np.arange(gw)[None, :] * cell
+    labels = label(count > 0)
+    sel = labels >= 0
+    lab = labels[sel]
+    n = int(lab.max()) + 1 if lab.size else 0
+    x0 = np.full(n, np.iinfo(np.int64).max)
+    y0 = x0.copy()
+    x1 = np.zeros(n, np.int64)
+    y1 = x1.copy()
+    np.minimum.at(x0, lab, left[sel])
+    np.minimum.at(y0, lab, top[sel])
+    np.maximum.at(x1, lab, right[sel])
+    np.maximum.at(y1, lab, bottom[sel])
+    total = np.bincount(lab, weights=count[sel], minlength=n).astype(np.int64)
+    order = sorted(range(n), key=lambda i: (-int(total[i]), int(y0[i]), int(x0[i])))
+    return [((int(x0[i]), int(y0[i]), int(x1[i]), int(y1[i])), int(total[i])) for i in order]

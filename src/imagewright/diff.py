@@ -1,0 +1,611 @@
+"""Pixel diffs that prove what an edit changed: heatmap, metrics inside and outside the mask.
+
+:func:`compute_diff` compares a source with an output and returns a :class:`Diff`. Everything
+on it is computed on first access and cached: the per-pixel difference, the SSIM map, the
+heatmap, the metrics per region and the :class:`Preservation` verdict on the protected
+(non-editable) area. :func:`paste_back` puts the original pixels back outside the editable area
+so the protected area is exact again.
+
+Conventions:
+
+* Images are PIL images or ``uint8`` arrays (``HxW``, ``HxWx3`` or ``HxWx4``). They are compared
+  as RGB, or as RGBA when either carries alpha (a missing alpha counts as opaque), so a protected
+  pixel turned transparent counts as changed.
+* When the output size differs from the source (an edit at another size), the source is resized
+  to the output's size (bicubic) before comparing; ``Diff.source_resized`` says so.
+* A mask marks the *editable* area: a boolean array (``True`` = editable; any non-zero integer
+  counts too), or a PIL image read with the API's rule when it has alpha (alpha 0 = editable)
+  and as white-is-editable otherwise. It is resized (nearest) to the output's size if needed.
+* A pixel is *changed* when any channel moved by more than ``threshold`` levels (of 255).
+* SSIM is scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
+  use_sample_covariance=False, data_range=255, channel_axis=-1)``, reimplemented with numpy
+  (matches to about 1e-8). The overall value is, like scikit-image's, the mean of the SSIM map
+  without its 5-pixel border. A region's SSIM compares that region *alone* (the other region's
+  pixels are taken from the source in both images, so an edit right next to the mask edge does
+  not lower the protected area's score) and is the mean of that map over the region's pixels
+  off the border. An untouched protected area therefore scores exactly 1.0.
+
+Example:
+    >>> import numpy as np
+    >>> src = np.zeros((64, 64, 3), np.uint8)
+    >>> out = src.copy(); out[:16, :16] = 255
+    >>> editable = np.zeros((64, 64), bool); editable[:32, :32] = True
+    >>> d = compute_diff(src, out, editable)
+    >>> d.inside.changed_fraction, d.outside.changed_fraction, bool(d.preservation)
+    (0.25, 0.0, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageFilter
+
+from . import _imageops as ops
+from .errors import ImageInputError, MaskError, Problem
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Diff",
+    "ImageLike",
+    "LeakedRegion",
+    "MaskLike",
+    "Preservation",
+    "PreservationPolicy",
+    "RegionMetrics",
+    "compute_diff",
+    "paste_back",
+    "ssim",
+]
+
+ImageLike = Union[Image.Image, "npt.NDArray[np.uint8]"]
+"""A PIL image or a ``uint8`` array (``HxW``, ``HxWx3`` or ``HxWx4``)."""
+MaskLike = Union["npt.NDArray[Any]", Image.Image]
+"""A boolean editable-area array (``True`` = editable) or a mask image (see the module doc)."""
+
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+F32 = npt.NDArray[np.float32]
+
+DEFAULT_THRESHOLD = 8
+"""A pixel is *changed* when a channel moved by more than this many levels (of 255): above
+rounding and dithering noise, well below anything a person would call an edit."""
+
+# --------------------------------------------------------------------------------------- input
+
+
+def _as_array(image: ImageLike, param: str) -> U8:
+    if isinstance(image, Image.Image):
+        mode = (
+            "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+        )
+        return np.asarray(image.convert(mode))
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise ImageInputError(Problem(param, str(arr.dtype), "unsupported dtype", allowed="uint8"))
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        return arr
+    raise ImageInputError(
+        Problem(param, arr.shape, "unsupported array shape", allowed="HxW, HxWx3 or HxWx4")
+    )
+
+
+def _with_channels(arr: U8, channels: int) -> U8:
+    if arr.shape[2] == channels:
+        return arr
+    if channels == 4:
+        alpha = np.full((*arr.shape[:2], 1), 255, np.uint8)
+        return np.concatenate([arr, alpha], axis=2)
+    return arr[..., :3]
+
+
+def _resize(arr: U8, size: tuple[int, int]) -> U8:
+    mode = "RGBA" if arr.shape[2] == 4 else "RGB"
+    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.BICUBIC)
+    return np.asarray(im)
+
+
+def _editable(mask: MaskLike, size: tuple[int, int], param: str = "mask") -> Bool:
+    """The editable area as a boolean ``HxW`` array at ``size`` (width, height)."""
+    if isinstance(mask, Image.Image):
+        if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
+            arr = np.asarray(mask.convert("RGBA"))[..., 3] == 0
+        else:
+            arr = np.asarray(mask.convert("L")) >= 128
+    else:
+        raw = np.asarray(mask)
+        if raw.ndim != 2 or raw.dtype.kind not in "biu":
+            raise MaskError(
+                Problem(
+                    param,
+                    f"{raw.dtype} array of shape {raw.shape}",
+                    "unsupported mask",
+                    allowed="a 2-D boolean array (True = editable) or a mask image",
+                )
+            )
+        arr = raw != 0
+    if (arr.shape[1], arr.shape[0]) != size:
+        im = Image.fromarray(arr.astype(np.uint8) * 255, mode="L")
+        arr = np.asarray(im.resize(size, Image.Resampling.NEAREST)) >= 128
+    return np.asarray(arr, dtype=np.bool_)
+
+
+# ---------------------------------------------------------------------------------------- SSIM
+
+
+def ssim(a: ImageLike, b: ImageLike) -> float:
+    """The mean structural similarity of two same-size images (1.0 = identical).
+
+    Equal to scikit-image's ``structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=255, channel_axis=-1)``.
+
+    Example:
+        >>> import numpy as np
+        >>> ssim(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8))
+        1.0
+    """
+    return compute_diff(a, b).ssim
+
+
+# -------------------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class RegionMetrics:
+    """How much one region changed.
+
+    Attributes:
+        region: ``"overall"``, ``"inside"`` (the editable area) or ``"outside"`` (protected).
+        pixels: How many pixels the region has.
+        changed_pixels: How many of them changed (see ``Diff.threshold``).
+        changed_fraction: ``changed_pixels / pixels``.
+        mae: Mean absolute difference per channel, in levels of 255.
+        psnr: Peak signal-to-noise ratio in dB; ``inf`` when the region is identical.
+        ssim: Mean SSIM over the region (1.0 = identical).
+    """
+
+    region: str
+    pixels: int
+    changed_pixels: int
+    changed_fraction: float
+    mae: float
+    psnr: float
+    ssim: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; an infinite PSNR is written as ``None``."""
+        d = dict(self.__dict__)
+        d["psnr"] = None if np.isinf(self.psnr) else self.psnr
+        return d
+
+
+@dataclass(frozen=True)
+class PreservationPolicy:
+    """When the protected area counts as preserved.
+
+    Attributes:
+        max_changed_fraction: The largest share of protected pixels allowed to change.
+        max_mae: The largest mean absolute difference allowed on protected pixels.
+        min_ssim: The smallest SSIM allowed on protected pixels; ``None`` to not check it.
+    """
+
+    max_changed_fraction: float = 0.005
+    max_mae: float = 1.0
+    min_ssim: float | None = None
+
+
+@dataclass(frozen=True)
+class LeakedRegion:
+    """A connected area of changed protected pixels.
+
+    Attributes:
+        box: ``(left, top, right, bottom)`` in output pixels, right/bottom exclusive (PIL's
+            convention), tight around the changed pixels.
+        changed_pixels: How many protected pixels changed in it.
+    """
+
+    box: tuple[int, int, int, int]
+    changed_pixels: int
+
+
+@dataclass(frozen=True)
+class Preservation:
+    """The verdict on the protected (non-editable) area: did the edit stay in its lane?
+
+    Truthy when it passed. ``regions`` lists where it leaked, largest first (at most 10; see
+    ``region_count`` for how many there were).
+    """
+
+    passed: bool
+    outside: RegionMetrics
+    policy: PreservationPolicy
+    reasons: tuple[str, ...]
+    regions: tuple[LeakedRegion, ...]
+    region_count: int
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        if self.passed:
+            return "preserved: the edit stayed inside the editable area"
+        text = "leaked: " + "; ".join(self.reasons)
+        if self.regions:
+            text += f"; {self.region_count} region(s), largest at {self.regions[0].box}"
+        return text
+
+
+class Diff:
+    """The comparison of a source with an output; every attribute is computed once, on demand.
+
+    Build one with :func:`compute_diff`. ``source`` and ``output`` are the ``HxWxC`` uint8 arrays
+    actually compared (read-only); ``editable`` the boolean editable area or ``None``.
+    """
+
+    def __init__(
+        self,
+        source: U8,
+        output: U8,
+        editable: Bool | None,
+        *,
+        threshold: int,
+        policy: PreservationPolicy,
+        source_resized: bool,
+    ) -> None:
+        for arr in (source, output, editable):
+            if arr is not None:
+                arr.flags.writeable = False
+        self.source = source
+        self.output = output
+        self.editable = editable
+        self.threshold = threshold
+        self.policy = policy
+        self.source_resized = source_resized
+
+    def __repr__(self) -> str:
+        h, w = self.output.shape[:2]
+        mask = "with mask" if self.editable is not None else "no mask"
+        return f"<Diff {w}x{h} {mask} threshold={self.threshold}>"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the compared images."""
+        return (self.output.shape[1], self.output.shape[0])
+
+    # -- per-pixel differences --------------------------------------------------------------
+
+    @cached_property
+    def _per_pixel(self) -> tuple[U8, tuple[float, float], tuple[float, float]]:
+        """The per-pixel magnitude, and (sum |d|, sum d²) over all pixels and inside the mask.
+
+        Strips of 64 rows keep temporaries small and in cache; float64 sums of integers stay
+        exact, so identical regions give exactly 0.
+        """
+        a, b, e = self.source, self.output, self.editable
+        h, _, c = a.shape
+        mag = np.empty(a.shape[:2], np.uint8)
+        sums = np.zeros(4, np.float64)
+        ones = np.ones(c, np.float64)
+        for r0 in range(0, h, 64):
+            sa, sb, m = a[r0 : r0 + 64], b[r0 : r0 + 64], mag[r0 : r0 + 64]
+            ad = np.maximum(sa, sb)
+            ad -= np.minimum(sa, sb)
+            np.maximum(ad[..., 0], ad[..., 1], out=m)
+            for ch in range(2, c):
+                np.maximum(m, ad[..., ch], out=m)
+            f = ad.reshape(-1, c).astype(np.float64)
+            absum = f @ ones
+            f *= f
+            sqsum = f @ ones
+            sums[0] += absum.sum()
+            sums[1] += sqsum.sum()
+            if e is not None:
+                inside = e[r0 : r0 + 64].reshape(-1).astype(np.float64)
+                sums[2] += absum @ inside
+                sums[3] += sqsum @ inside
+        return mag, (float(sums[0]), float(sums[1])), (float(sums[2]), float(sums[3]))
+
+    @property
+    def magnitude(self) -> U8:
+        """Per pixel, the largest change over the channels (``HxW``, 0..255)."""
+        return self._per_pixel[0]
+
+    @cached_property
+    def changed(self) -> Bool:
+        """Per pixel, whether it changed by more than ``threshold``."""
+        return np.asarray(self.magnitude > self.threshold, dtype=np.bool_)
+
+    @cached_property
+    def _ssim_maps(self) -> list[F32]:
+        """The plain SSIM map, then (with a mask) the inside-only and outside-only maps."""
+        return ops.ssim_maps(self.source, self.output, self.editable)
+
+    @property
+    def ssim_map(self) -> F32:
+        """The SSIM map averaged over channels (``HxW`` float32, 1.0 = identical)."""
+        return self._ssim_maps[0]
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    @cached_property
+    def _region_sums(self) -> dict[str, tuple[int, int, float, float]]:
+        """Per region: (pixels, changed pixels, sum |d|, sum d²)."""
+        _, (tab, tsq), (iab, isq) = self._per_pixel
+        total = (self.changed.size, int(np.count_nonzero(self.changed)), tab, tsq)
+        if self.editable is None:
+            return {"overall": total}
+        n_in = int(np.count_nonzero(self.editable))
+        c_in = int(np.count_nonzero(self.changed & self.editable))
+        return {
+            "overall": total,
+            "inside": (n_in, c_in, iab, isq),
+            "outside": (total[0] - n_in, total[1] - c_in, tab - iab, tsq - isq),
+        }
+
+    @cached_property
+    def _region_ssim(self) -> dict[str, float]:
+        maps = self._ssim_maps
+        inner = ops.interior(*maps[0].shape)
+        core = maps[0][inner]
+        out = {"overall": float(core.mean(dtype=np.float64))}
+        if self.editable is None:
+            return out
+        for name, region, smap in (
+            ("inside", self.editable, maps[1]),
+            ("outside", ~self.editable, maps[2]),
+        ):
+            sel = region[inner]
+            count = int(np.count_nonzero(sel))
+            if count:
+                out[name] = float(np.sum(smap[inner], where=sel, dtype=np.float64)) / count
+            elif region.any():
+                out[name] = float(smap[region].mean(dtype=np.float64))
+        return out
+
+    def _metrics(self, name: str) -> RegionMetrics | None:
+        sums = self._region_sums.get(name)
+        if sums is None or sums[0] == 0:
+            return None
+        pixels, changed, sab, sq = sums
+        values = pixels * self.output.shape[2]
+        mse = sq / values
+        psnr = float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+        return RegionMetrics(
+            region=name,
+            pixels=pixels,
+            changed_pixels=changed,
+            changed_fraction=changed / pixels,
+            mae=sab / values,
+            psnr=psnr,
+            ssim=self._region_ssim.get(name, 1.0),
+        )
+
+    @cached_property
+    def overall(self) -> RegionMetrics:
+        """Metrics over the whole image."""
+        metrics = self._metrics("overall")
+        assert metrics is not None
+        return metrics
+
+    @cached_property
+    def inside(self) -> RegionMetrics | None:
+        """Metrics over the editable area; ``None`` without a mask or when nothing is editable."""
+        return self._metrics("inside")
+
+    @cached_property
+    def outside(self) -> RegionMetrics | None:
+        """Metrics over the protected area; ``None`` without a mask or when nothing is protected."""
+        return self._metrics("outside")
+
+    @property
+    def changed_fraction(self) -> float:
+        """The share of all pixels that changed (cheap: no SSIM)."""
+        pixels, changed, _, _ = self._region_sums["overall"]
+        return changed / pixels
+
+    @property
+    def mae(self) -> float:
+        """Mean absolute difference per channel over the whole image (cheap: no SSIM)."""
+        pixels, _, sab, _ = self._region_sums["overall"]
+        return sab / (pixels * int(self.output.shape[2]))
+
+    @property
+    def psnr(self) -> float:
+        """PSNR over the whole image in dB, ``inf`` when identical (cheap: no SSIM)."""
+        pixels, _, _, sq = self._region_sums["overall"]
+        mse = sq / (pixels * self.output.shape[2])
+        return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+    @property
+    def ssim(self) -> float:
+        """Mean SSIM over the whole image, as scikit-image computes it."""
+        return self._region_ssim["overall"]
+
+    # -- verdict -----------------------------------------------------------------------------
+
+    @cached_property
+    def preservation(self) -> Preservation | None:
+        """The verdict on the protected area; ``None`` without a mask or when all is editable."""
+        outside = self.outside
+        if outside is None:
+            return None
+        p = self.policy
+        reasons = []
+        if outside.changed_fraction > p.max_changed_fraction:
+            reasons.append(
+                f"{outside.changed_fraction:.2%} of protected pixels changed "
+                f"(limit {p.max_changed_fraction:.2%})"
+            )
+        if outside.mae > p.max_mae:
+            reasons.append(f"protected MAE {outside.mae:.2f} (limit {p.max_mae:g})")
+        if p.min_ssim is not None and outside.ssim < p.min_ssim:
+            reasons.append(f"protected SSIM {outside.ssim:.4f} (minimum {p.min_ssim:g})")
+        regions = self.leaked_regions() if outside.changed_pixels else []
+        return Preservation(
+            passed=not reasons,
+            outside=outside,
+            policy=p,
+            reasons=tuple(reasons),
+            regions=tuple(regions[:10]),
+            region_count=len(regions),
+        )
+
+    def leaked_regions(self) -> list[LeakedRegion]:
+        """Every connected area of changed protected pixels, largest first.
+
+        Changed pixels closer than a grid cell (4 px, or 1/256 of the longest side on big
+        images) are grouped, so noise reads as a few regions rather than thousands of dots.
+        """
+        if self.editable is None:
+            return []
+        found = ops.regions(self.changed & ~self.editable)
+        return [LeakedRegion(box=box, changed_pixels=n) for box, n in found]
+
+    # -- pictures ----------------------------------------------------------------------------
+
+    @cached_property
+    def heatmap(self) -> Image.Image:
+        """Where and how much pixels changed: black = unchanged, through purple and orange to
+        pale yellow = a full 255-level change (magma colours, square-root scale)."""
+        im = Image.fromarray(self.magnitude, mode="L")
+        return Image.merge("RGB", [im.point(ops.MAGMA[:, k].tolist()) for k in range(3)])
+
+    @cached_property
+    def heatmap_overlay(self) -> Image.Image:
+        """The heatmap over a dimmed grey copy of the source, with the editable area outlined."""
+        grey = Image.fromarray(self.source[..., :3], mode="RGB").convert("L").point(ops.DIM)
+        weight = Image.fromarray(self.magnitude, mode="L").point(ops.ALPHA)
+        out = Image.composite(self.heatmap, grey.convert("RGB"), weight)
+        if self.editable is not None:
+            line = Image.fromarray(ops.outline(self.editable).astype(np.uint8) * 255, mode="L")
+            out.paste((0, 220, 255), mask=line)
+        return out
+
+    def paste_back(self, feather: float = 0) -> Image.Image:
+        """The output with the source's pixels restored outside the editable area.
+
+        See :func:`paste_back`; a diff of the result against the source shows an exact
+        protected area.
+        """
+        if self.editable is None:
+            raise MaskError(Problem("mask", None, "paste_back needs a mask", allowed="a mask"))
+        return _paste(self.source, self.output, self.editable, feather)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics and verdict as a JSON-ready dict (for receipts)."""
+        d: dict[str, Any] = {"threshold": self.threshold, "source_resized": self.source_resized}
+        for name in ("overall", "inside", "outside"):
+            m = self._metrics(name)
+            d[name] = None if m is None else m.to_dict()
+        pres = self.preservation
+        d["preservation"] = (
+            None
+            if pres is None
+            else {
+                "passed": pres.passed,
+                "reasons": list(pres.reasons),
+                "regions": [
+                    {"box": list(r.box), "changed_pixels": r.changed_pixels} for r in pres.regions
+                ],
+                "region_count": pres.region_count,
+                "policy": dict(pres.policy.__dict__),
+            }
+        )
+        return d
+
+
+def compute_diff(
+    source: ImageLike,
+    output: ImageLike,
+    mask: MaskLike | None = None,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    policy: PreservationPolicy | None = None,
+) -> Diff:
+    """Compare ``output`` with ``source`` (optionally split by an editable ``mask``).
+
+    Nothing is computed until an attribute of the returned :class:`Diff` is read.
+
+    Args:
+        source: The image before the edit.
+        output: The image after it; if its size differs, the source is resized to it.
+        mask: The editable area (see the module doc), or ``None`` to compare whole images.
+        threshold: A pixel is changed when a channel moved by more than this (0..254).
+        policy: When the protected area counts as preserved; the defaults otherwise.
+
+    Raises:
+        ImageInputError: An image is not a PIL image or a supported uint8 array.
+        MaskError: The mask is not a 2-D array or an image.
+        ValueError: ``threshold`` is outside 0..254.
+    """
+    if not 0 <= threshold <= 254:
+        raise ValueError(f"threshold={threshold!r}: must be within 0..254")
+    src, out = _as_array(source, "source"), _as_array(output, "output")
+    channels = max(src.shape[2], out.shape[2])
+    src, out = _with_channels(src, channels), _with_channels(out, channels)
+    size = (out.shape[1], out.shape[0])
+    resized = src.shape[:2] != out.shape[:2]
+    if resized:
+        src = _resize(src, size)
+    editable = None if mask is None else _editable(mask, size)
+    return Diff(
+        src,
+        out,
+        editable,
+        threshold=threshold,
+        policy=policy or PreservationPolicy(),
+        source_resized=resized,
+    )
+
+
+def paste_back(
+    source: ImageLike, output: ImageLike, mask: MaskLike, *, feather: float = 0
+) -> Image.Image:
+    """Composite the source's pixels over ``output`` outside the editable area.
+
+    The feather only softens the seam *inside* the editable area: the blend weight of the
+    output is exactly 0 on every protected pixel and ramps up to about 95 % at ``feather``
+    pixels inside the editable area, so the protected area is byte-identical to the source
+    (resized to the output's size if they differ).
+
+    Args:
+        source: The original image.
+        output: The edited image; the result has its size and mode (RGB or RGBA).
+        mask: The editable area (see the module doc).
+        feather: Width in pixels of the soft seam inside the editable area; 0 for a hard edge.
+
+    Example:
+        >>> import numpy as np
+        >>> src = np.zeros((32, 32, 3), np.uint8); out = np.full((32, 32, 3), 200, np.uint8)
+        >>> editable = np.zeros((32, 32), bool); editable[8:24, 8:24] = True
+        >>> np.asarray(paste_back(src, out, editable, feather=3))[0, 0].tolist()
+        [0, 0, 0]
+    """
+    d = compute_diff(source, output, mask)
+    return d.paste_back(feather)
+
+
+def _paste(src: U8, out: U8, editable: Bool, feather: float) -> Image.Image:
+    if feather < 0:
+        raise ValueError(f"feather={feather!r}: must be >= 0")
+    if feather == 0:
+        result = np.where(editable[..., None], out, src)
+    else:
+        blur = Image.fromarray(editable.astype(np.uint8) * 255, mode="L").filter(
+            ImageFilter.GaussianBlur(feather / 2)
+        )
+        weight = np.clip(np.asarray(blur, np.float32) * np.float32(2 / 255) - 1, 0, 1)
+        weight[~editable] = 0
+        w = weight[..., None]
+        mixed = src + w * (out.astype(np.float32) - src)
+        result = np.rint(mixed).astype(np.uint8)
+        # The weight is 0 there already; restoring the bytes makes exactness independent of
+        # float rounding.
+        result[~editable] = src[~editable]
+    return Image.fromarray(result, mode="RGBA" if out.shape[2] == 4 else "RGB")
