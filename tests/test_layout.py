@@ -478,3 +478,31 @@ def test_edit_with_a_layout_sends_markup_on_gpt_image_2_5() -> None:
         )
     assert result.call.markup is not None
     assert len(result.call.images) == 1
+
+
+def test_region_masks_target_one_region_in_an_edit() -> None:
+    client_mod = pytest.importorskip("imagewright.client")
+    from imagewright.edit import EditRequest
+
+    layout = Layout.banner("Autumn sale", cta="Shop now", image="knit sweaters")
+    photo = layout.mask("photo")
+    assert photo.size == (1200, 628)
+    assert (np.asarray(photo) == layout.region_array("photo")).all()
+    text = layout.mask()  # every text block
+    assert (
+        np.asarray(text) == (layout.region_array("headline") | layout.region_array("cta"))
+    ).all()
+    both = layout.mask("photo", "cta", size=(600, 314))
+    assert both.size == (600, 314)
+    source = Image.new("RGB", (1200, 628), "white")
+    request = EditRequest(source, "replace the sweaters with scarves", mask=photo)
+    with client_mod.Client.sandbox() as client:
+        result = client.edit(request, model="gpt-image-2", quality="low")
+    assert result.call.mask is not None
+
+
+def test_keep_mask_protects_keep_regions() -> None:
+    layout = Layout("100x100", [Keep((0.0, 0.0, 0.5, 0.5), reason="the logo")])
+    keep = layout.keep_mask()
+    assert keep.coverage == pytest.approx(0.75)
+    assert not np.asarray(keep)[:50, :50].any()

@@ -6,7 +6,7 @@ call to action at the bottom right. It compiles into
 1. prompt text naming each region's place in words and quoting its text (:meth:`Layout.compile`),
 2. a wireframe guide image, usable as an extra reference or, on GPT Image 2.5, as ``markup``
    (:meth:`Layout.guide_image`),
-3. per-region masks, so an edit can target one region (:meth:`Layout.region_array`),
+3. per-region masks, so an edit can target one region (:meth:`Layout.mask`),
 4. exact local typography: :meth:`Layout.render_text` sets every :class:`TextBlock` with real
    fonts, fitted to its box.
 
@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw
 from . import _presets
 from ._presets import GuideMode, PresetOptions, TextMode
 from .errors import Problem, ValidationError
+from .masks import Mask
 from .models import lookup
 from .prompt import Prompt, check_length, role_title
 from .regions import (
@@ -444,6 +445,27 @@ class Layout:
                 )
             return None
         return self.guide_image(size or self.plan(model).api_dims, transparent=True)
+
+    def mask(self, *regions: Region | str, size: tuple[int, int] | None = None) -> Mask:
+        """A :class:`~imagewright.masks.Mask` whose editable area is the given regions.
+
+        With no region, every :class:`TextBlock` (to redo just the type in an edit).
+
+        Example:
+            >>> layout = Layout.banner("Sale", image="shoes")
+            >>> round(layout.mask("photo").coverage, 2)
+            0.32
+        """
+        size = size or self.size
+        chosen = regions or tuple(r for r in self.regions if isinstance(r, TextBlock))
+        out = np.zeros((size[1], size[0]), dtype=bool)
+        for region in chosen:
+            out |= self.region_array(region, size)
+        return Mask(out)
+
+    def keep_mask(self, size: tuple[int, int] | None = None) -> Mask:
+        """A :class:`~imagewright.masks.Mask` editable everywhere except the :class:`Keep` regions."""
+        return Mask(self.keep_array(size))
 
     def region_array(
         self, region: Region | str, size: tuple[int, int] | None = None
