@@ -76,7 +76,7 @@ class Behaviour:
     leakage: float = 0.0
     leakage_delta: int = 24
     wrong_text: float = 0.0
-    faults: tuple[FaultName | None, ...] = ()
+    faults: Sequence[FaultName | None] = ()
     fault_rates: Mapping[FaultName, float] = field(default_factory=dict)
     retry_after: float = 1.0
     stall: float = 30.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +31,9 @@ __all__ = [
     "quoted_strings",
     "seed_of",
 ]
+
+# FreeType faces must not be used from two threads at once; the server draws from many.
+_FONT_LOCK = threading.Lock()
 
 MARK = "SANDBOX"
 """The corner mark drawn on every image the sandbox makes."""
@@ -108,6 +112,13 @@ def _draw_lines(image: Image.Image, lines: list[str], box: tuple[int, int, int, 
     """Draw ``lines`` centred in ``box`` on light plates, as large as fits."""
     if not lines:
         return
+    with _FONT_LOCK:
+        _draw_lines_locked(image, lines, box)
+
+
+def _draw_lines_locked(
+    image: Image.Image, lines: list[str], box: tuple[int, int, int, int]
+) -> None:
     x0, y0, x1, y1 = box
     width, height = x1 - x0, y1 - y0
     draw = ImageDraw.Draw(image)
@@ -132,6 +143,11 @@ def _draw_lines(image: Image.Image, lines: list[str], box: tuple[int, int, int, 
 
 def _draw_mark(image: Image.Image, box: tuple[int, int, int, int]) -> None:
     """Draw the small ``SANDBOX`` mark in the bottom-right corner of ``box``."""
+    with _FONT_LOCK:
+        _draw_mark_locked(image, box)
+
+
+def _draw_mark_locked(image: Image.Image, box: tuple[int, int, int, int]) -> None:
     x0, y0, x1, y1 = box
     size = max(8, min(x1 - x0, y1 - y0) // 40)
     draw = ImageDraw.Draw(image)

@@ -8,11 +8,12 @@ raises ``httpx.RemoteProtocolError`` while it is being read.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 
 from ._engine import Plan, Sandbox
@@ -50,19 +51,21 @@ class _ReplyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """An httpx transport (sync and async) backed by a :class:`Sandbox`.
 
-    Args:
-        sandbox: The engine to answer from; a new ``Sandbox(**behaviour)`` when omitted.
-        **behaviour: :class:`Behaviour` fields for the new sandbox.
+        Args:
+            sandbox: The engine to answer from; a new ``Sandbox(**behaviour)`` when omitted.
+            **behaviour: :class:`Behaviour` fields for the new sandbox.
 
-    Example:
-        >>> import httpx
-        >>> from imagewright.sandbox import SandboxTransport
-        >>> transport = SandboxTransport()
-        >>> with httpx.Client(transport=transport, base_url="http://sandbox/v1") as http:
-        ...     r = http.post("/images/generations", json={"model": "gpt-image-2", "prompt": "a fox",
-        ...                   "quality": "low"}, headers={"Authorization": "Bearer sandbox"})
-        >>> r.status_code, r.headers["x-imagewright-sandbox"], transport.sandbox.billed_images
-        (200, '1', 1)
+        Example:
+            >>> import anyio
+    import anyio.to_thread
+    import httpx
+            >>> from imagewright.sandbox import SandboxTransport
+            >>> transport = SandboxTransport()
+            >>> with httpx.Client(transport=transport, base_url="http://sandbox/v1") as http:
+            ...     r = http.post("/images/generations", json={"model": "gpt-image-2", "prompt": "a fox",
+            ...                   "quality": "low"}, headers={"Authorization": "Bearer sandbox"})
+            >>> r.status_code, r.headers["x-imagewright-sandbox"], transport.sandbox.billed_images
+            (200, '1', 1)
     """
 
     def __init__(self, sandbox: Sandbox | None = None, **behaviour: Any) -> None:
@@ -119,10 +122,10 @@ class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Answer one request without blocking the event loop (pictures are made in a thread)."""
         plan = self._plan(request)
         body = await request.aread()
-        await asyncio.sleep(plan.latency)
-        reply = await asyncio.to_thread(self.sandbox.answer, plan, body)
+        await anyio.sleep(plan.latency)
+        reply = await anyio.to_thread.run_sync(self.sandbox.answer, plan, body)
         stall, timed_out = (
             self._stall_time(reply, request) if reply.action == "stall" else (0.0, False)
         )
-        await asyncio.sleep(stall)
+        await anyio.sleep(stall)
         return self._deliver(reply, request, timed_out)
