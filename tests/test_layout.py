@@ -506,3 +506,16 @@ def test_keep_mask_protects_keep_regions() -> None:
     keep = layout.keep_mask()
     assert keep.coverage == pytest.approx(0.75)
     assert not np.asarray(keep)[:50, :50].any()
+
+
+def test_bad_text_block_settings_are_all_reported_at_construction() -> None:
+    block = TextBlock(
+        "Hi",
+        (0.1, 0.1, 0.5, 0.2),
+        align="justify",  # type: ignore[arg-type]
+        max_lines=0,
+        color="not-a-colour",
+    )
+    with pytest.raises(ValidationError) as info:
+        Layout("1:1", [block])
+    assert info.value.params == ["regions[0].align", "regions[0].max_lines", "regions[0].color"]

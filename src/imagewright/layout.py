@@ -144,6 +144,8 @@ class Layout:
                 resolve_box(region.box, self.size, param=f"regions[{i}].box")
             except ValidationError as exc:
                 problems.extend(exc.problems)
+            if isinstance(region, TextBlock):
+                problems.extend(region.problems(f"regions[{i}]"))
             if region.name is not None:
                 if region.name in names:
                     problems.append(Problem(f"regions[{i}].name", region.name, "duplicate name"))

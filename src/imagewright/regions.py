@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .errors import Problem, ValidationError
-from .typography import Align, VAlign, Weight
+from .typography import Align, VAlign, Weight, parse_colour
 
 __all__ = [
     "Box",
@@ -88,6 +88,37 @@ class TextBlock:
     def label(self) -> str:
         """The default name: the role."""
         return self.role
+
+    def problems(self, param: str) -> list[Problem]:
+        """Every reason this block cannot be rendered (bad alignment, colour, limits...)."""
+        out: list[Problem] = []
+        if not self.text.strip():
+            out.append(Problem(f"{param}.text", self.text, "the text is empty"))
+        for name, value, allowed in (
+            ("align", self.align, ("left", "center", "right")),
+            ("valign", self.valign, ("top", "middle", "bottom")),
+            ("weight", self.weight, ("regular", "bold")),
+        ):
+            if value not in allowed:
+                out.append(Problem(f"{param}.{name}", value, "not allowed", ", ".join(allowed)))
+        for name, number, low in (
+            ("max_lines", self.max_lines, 1),
+            ("min_size", self.min_size, 1),
+            ("max_size", self.max_size, 1),
+            ("outline", self.outline, 0),
+        ):
+            if number is not None and (not isinstance(number, int) or number < low):
+                out.append(
+                    Problem(f"{param}.{name}", number, "out of range", f"an integer >= {low}")
+                )
+        if not self.line_spacing > 0:
+            out.append(Problem(f"{param}.line_spacing", self.line_spacing, "must be positive"))
+        for name, colour in (("color", self.color), ("outline_color", self.outline_color)):
+            try:
+                parse_colour(colour, "RGB", f"{param}.{name}")
+            except ValidationError as exc:
+                out.extend(exc.problems)
+        return out
 
     def lettering(self) -> str:
         """The typography hint given to the model."""
