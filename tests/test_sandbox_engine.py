@@ -562,3 +562,60 @@ def test_latency_range_is_seeded() -> None:
     assert first[0] == first[1] == draws[0]
     assert all(0.1 <= d <= 0.3 for d in draws)
     assert len(set(draws)) > 10
+
+
+def test_markup_edit_changes_the_box_around_the_strokes() -> None:
+    image = source(256, 256)
+    markup = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    markup.paste((255, 0, 0, 255), (40, 50, 60, 52))
+    markup.paste((255, 0, 0, 255), (100, 120, 102, 140))
+    files = [
+        ("image", ("a.png", png(image), "image/png")),
+        ("markup", ("m.png", png(markup), "image/png")),
+    ]
+    with client(Sandbox()) as http:
+        response = http.post(
+            EDIT, data={"model": "gpt-image-2.5-flare", "prompt": "x"}, files=files, headers=AUTH
+        )
+    out = np.asarray(decode(response.json()["data"][0]["b64_json"]).convert("RGB"))
+    changed = (out != np.asarray(image)).any(axis=2)
+    ys, xs = np.nonzero(changed)
+    assert (xs.min(), ys.min(), xs.max(), ys.max()) == (40, 50, 101, 139)
+
+
+def test_form_svg_fields_and_jpeg_sources() -> None:
+    sandbox = Sandbox()
+    buffer = io.BytesIO()
+    source(128, 128).save(buffer, "JPEG")
+    files = [("image", ("a.jpg", buffer.getvalue(), "image/jpeg"))]
+    with client(sandbox) as http:
+        svg = http.post(
+            EDIT,
+            data={
+                "model": "gpt-image-2",
+                "prompt": "x",
+                "output_format": "svg",
+                "svg[model]": "m",
+                "svg[reasoning][effort]": "low",
+            },
+            files=files,
+            headers=AUTH,
+        )
+        ok = http.post(
+            EDIT,
+            data={"model": "gpt-image-2", "prompt": "x", "output_format": "webp"},
+            files=files,
+            headers=AUTH,
+        )
+    assert error_of(svg)["code"] == "feature_not_available"
+    assert ok.status_code == 200
+    assert decode(ok.json()["data"][0]["b64_json"]).size == (128, 128)
+
+
+def test_transparent_source_keeps_its_transparency() -> None:
+    image = Image.new("RGBA", (128, 128), (10, 200, 30, 0))
+    mask = box_mask(image.size, (0, 0, 64, 64))
+    body = edit(Sandbox(), [image], mask=mask).json()
+    assert body["background"] == "transparent"
+    alpha = np.asarray(decode(body["data"][0]["b64_json"]).convert("RGBA"))[..., 3]
+    assert alpha[100:, 100:].max() == 0
