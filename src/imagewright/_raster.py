@@ -146,6 +146,34 @@ def resize(a: Array, size: tuple[int, int]) -> Array:
     return from_u8(out)
 
 
+def pad_image(
+    src: Image.Image, left: int, right: int, top: int, bottom: int, fill: Any
+) -> Image.Image:
+    """``src`` on a larger canvas; ``fill`` is ``"edge"`` (repeat the border), ``"transparent"``
+    or an RGB colour."""
+    w, h = src.size
+    size = (w + left + right, h + top + bottom)
+    if fill == "edge" or fill == "transparent":
+        color: tuple[int, ...] = (0,) * len(src.getbands())
+    else:
+        color = (*fill, 255) if src.mode == "RGBA" else tuple(fill)
+    canvas = Image.new(src.mode, size, color)
+    canvas.paste(src, (left, top))
+    if fill == "edge":
+        near = Image.Resampling.NEAREST
+        if left:
+            canvas.paste(src.crop((0, 0, 1, h)).resize((left, h), near), (0, top))
+        if right:
+            canvas.paste(src.crop((w - 1, 0, w, h)).resize((right, h), near), (left + w, top))
+        # Rows are stretched from the already widened canvas, so the corners are filled too.
+        if top:
+            canvas.paste(canvas.crop((0, top, size[0], top + 1)).resize((size[0], top), near))
+        if bottom:
+            row = canvas.crop((0, top + h - 1, size[0], top + h))
+            canvas.paste(row.resize((size[0], bottom), near), (0, top + h))
+    return canvas
+
+
 def _chunk(tag: bytes, payload: bytes) -> bytes:
     return (
         struct.pack(">I", len(payload))

@@ -36,7 +36,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
+from PIL import Image, ImageChops
 
 from . import _raster
 from ._mask_inputs import (
@@ -233,13 +233,13 @@ class Mask:
         tolerance: int = 16,
     ) -> Mask:
         """Pixels within ``tolerance`` of ``rgb`` on every channel are editable (a chroma key)."""
-        a = np.asarray(pixels(image, "image").convert("RGB"))
-        keep = np.ones(a.shape[:2], dtype=bool)
-        for c, v in enumerate(rgb):
-            lo, hi = max(0, v - tolerance), min(255, v + tolerance)
-            ch = a[..., c]
-            keep &= (ch >= lo) & (ch <= hi)
-        return cls(keep)
+        bands = pixels(image, "image").convert("RGB").split()
+        keyed = [
+            band.point([255 if v - tolerance <= i <= v + tolerance else 0 for i in range(256)])
+            for band, v in zip(bands, rgb, strict=True)
+        ]
+        both = ImageChops.multiply(ImageChops.multiply(keyed[0], keyed[1]), keyed[2])
+        return cls(np.asarray(both) > 0)
 
     @classmethod
     def outpaint(
@@ -275,27 +275,14 @@ class Mask:
         p = pads({"left": left, "right": right, "top": top, "bottom": bottom}, src.size)
         if not any(p.values()):
             raise fail("outpaint", p, "nothing to add", allowed="at least one side > 0")
-        a = np.asarray(src)
-        widths = ((p["top"], p["bottom"]), (p["left"], p["right"]), (0, 0))
-        if fill == "edge":
-            canvas = np.pad(a, widths, mode="edge")
-        else:
-            value: tuple[int, ...] = (0,) if fill == "transparent" else tuple(fill)
-            if len(value) == 3 and a.shape[2] == 4:
-                value = (*value, 255)
-            canvas = np.empty(
-                (a.shape[0] + sum(widths[0]), a.shape[1] + sum(widths[1]), a.shape[2]), np.uint8
-            )
-            canvas[...] = np.asarray(value, dtype=np.uint8)
-            canvas[p["top"] : p["top"] + a.shape[0], p["left"] : p["left"] + a.shape[1]] = a
-        h, w = canvas.shape[:2]
-        edit = np.ones((h, w), dtype=bool)
+        canvas = _raster.pad_image(src, p["left"], p["right"], p["top"], p["bottom"], fill)
+        edit = np.ones((canvas.height, canvas.width), dtype=bool)
         ov = {k: (overlap if v else 0) for k, v in p.items()}
         y0, x0 = p["top"] + ov["top"], p["left"] + ov["left"]
-        y1 = p["top"] + a.shape[0] - ov["bottom"]
-        x1 = p["left"] + a.shape[1] - ov["right"]
+        y1 = p["top"] + src.height - ov["bottom"]
+        x1 = p["left"] + src.width - ov["right"]
         edit[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
-        return Image.fromarray(canvas), cls(edit)
+        return canvas, cls(edit)
 
     # ------------------------------------------------------------------ facts
 
@@ -565,15 +552,14 @@ class Mask:
             scale = max_side / max(base.size)
             small = (max(1, round(base.width * scale)), max(1, round(base.height * scale)))
             base, m = base.resize(small, Image.Resampling.BOX), m.resize(small)
-        cov = m._cov.astype(np.float32) * np.float32(opacity)
-        rgb = np.asarray(base).astype(np.float32)
-        rgb += (np.asarray(color, dtype=np.float32) - rgb) * cov[..., None]
+        tint = Image.fromarray(_raster.to_u8(m._cov)).point(lambda v: round(v * opacity))
+        out = Image.composite(Image.new("RGB", base.size, color), base, tint)
         hard = m.harden()._cov
         line = max(1, round(max(m.size) / 400))
         # erode() leaves the image border alone, so regions touching it are not outlined there.
         edge = hard & ~_raster.erode(hard, line)
-        rgb[edge] = color
-        return Image.fromarray((rgb + 0.5).astype(np.uint8))
+        out.paste(color, (0, 0, *out.size), Image.fromarray(_raster.to_u8(edge)))
+        return out
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()
