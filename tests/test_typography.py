@@ -197,3 +197,16 @@ def test_text_drawn_with_pillow_default_is_visible() -> None:
     draw_text(img, fitted, (0, 0), color="black")
     assert ImageDraw.Draw(img).textbbox((0, 0), "Hello", font=fitted.font.load(fitted.size))
     assert np.asarray(img.convert("L")).min() < 50
+
+
+@needs_dejavu
+def test_text_without_spaces_wraps_between_cjk_characters() -> None:
+    # Measuring does not need the glyphs (DejaVu draws boxes); wrapping must still break.
+    ref = resolve_font(DEJAVU)
+    fitted = fit_text("寿司と天ぷらの店。", (120, 200), ref, min_size=20, max_size=30)
+    assert len(fitted.lines) > 1
+    assert "".join(fitted.lines) == "寿司と天ぷらの店。"
+    assert not any(line.startswith("。") for line in fitted.lines)
+    # Latin words are never split.
+    latin = fit_text("Supercalifragilistic", (400, 100), ref)
+    assert latin.lines == ("Supercalifragilistic",)

@@ -301,26 +301,48 @@ class FittedText:
     stroke: int = 0
 
 
+def _breaks_anywhere(ch: str) -> bool:
+    """Letters of scripts written without spaces (Chinese, Japanese) may break anywhere."""
+    return unicodedata.east_asian_width(ch) in ("W", "F") and unicodedata.category(ch)[0] == "L"
+
+
+def _tokens(para: str) -> list[tuple[str, str]]:
+    """The unbreakable pieces of a paragraph, each with the separator that goes before it."""
+    out: list[tuple[str, str]] = []
+    for word in para.split():
+        pieces: list[str] = []
+        for ch in word:
+            # Punctuation and Latin after a CJK letter stay attached to it (no line may start
+            # with a closing mark).
+            if not pieces or _breaks_anywhere(ch):
+                pieces.append(ch)
+            else:
+                pieces[-1] += ch
+        out += [(" " if k == 0 and out else "", piece) for k, piece in enumerate(pieces)]
+    return out
+
+
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str] | None:
-    """Greedy word wrap; ``None`` when a single word is wider than ``width``."""
+    """Greedy wrap at spaces (and between CJK characters); ``None`` when a piece that cannot
+    be broken is wider than ``width``."""
     lines: list[str] = []
     for para in text.split("\n"):
-        words = para.split()
-        if not words:
+        pieces = _tokens(para)
+        if not pieces:
             lines.append("")
             continue
-        line = words[0]
+        line = pieces[0][1]
         if font.getlength(line) > width:
             return None
-        for word in words[1:]:
-            trial = f"{line} {word}"
+        for sep, piece in pieces[1:]:
+            trial = f"{line}{sep}{piece}"
             if font.getlength(trial) <= width:
                 line = trial
                 continue
-            if font.getlength(word) > width:
+            if font.getlength(piece) > width:
                 return None
             lines.append(line)
-            line = word
+            line = piece
         lines.append(line)
     return lines
 
