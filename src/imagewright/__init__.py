@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import errors, models
+from . import errors, images, masks, models
 from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
 from ._version import __version__
 from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
@@ -31,8 +31,12 @@ from .errors import (
     ValidationError,
 )
 from .images import EncodedImage
+from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
+from .masks import Mask, MaskWarning
 from .models import UnknownModelWarning
+from .prompt import Prompt, Text
 from .results import OutputImage, PartialImage, Result, Timings, Usage
+from .sizing import SizePlan, plan_size
 
 __all__ = [
     "APIConnectionError",
@@ -55,19 +59,29 @@ __all__ = [
     "ExperimentalSizeWarning",
     "GenerateOptions",
     "ImageInputError",
+    "ImageSlot",
     "ImagewrightError",
     "InternalServerError",
+    "Keep",
+    "Layout",
+    "Mask",
     "MaskError",
+    "MaskWarning",
     "NotFoundError",
     "OutputImage",
     "Part",
     "PartialImage",
     "PermissionDeniedError",
     "PreviewFeatureWarning",
+    "Prompt",
     "RateLimitError",
     "Result",
+    "Shape",
+    "SizePlan",
     "StreamError",
     "StreamEvent",
+    "Text",
+    "TextBlock",
     "Timings",
     "UnknownModelWarning",
     "UnprocessableEntityError",
@@ -75,5 +89,8 @@ __all__ = [
     "ValidationError",
     "__version__",
     "errors",
+    "images",
+    "masks",
     "models",
+    "plan_size",
 ]

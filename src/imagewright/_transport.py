@@ -9,8 +9,8 @@ The retry rules, in order (each logs its decision at debug level):
    ``x-should-retry: true``).
 2. ``x-should-retry: true`` retries, ``false`` never does.
 3. 408, 409, 429 and 5xx retry; other statuses raise.
-4. A connection that failed before the request body was fully sent retries: the server cannot
-   have started a generation from a partial body.
+4. A failure while connecting or writing the request (connection refused, connect timeout,
+   write error) retries: the server cannot have started a generation from a partial request.
 5. A read timeout or a dropped connection *after* the body was sent is ambiguous: the image may
    already be generated and billed. It is not retried unless ``retry_ambiguous=True``.
 
@@ -30,7 +30,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,21 +62,18 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 # Building the request
 
 
-class _TrackedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """Wraps a request body and records when the transport has consumed all of it."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.sent = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._inner
-        self.sent = True
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
-        self.sent = True
+# Failures that happen before the request is completely written: the server cannot have started
+# a generation from them, so they are always safe to retry. Every other transport failure
+# (read errors, timeouts waiting for the answer, a connection dropped after the upload) is
+# ambiguous: the image may exist and be billed.
+_BEFORE_SEND = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    httpx.UnsupportedProtocol,
+)
 
 
 @dataclass
@@ -96,8 +93,8 @@ def build_request(
     call: ApiCall,
     opts: SendOptions,
     attempt: int,
-) -> tuple[httpx.Request, _TrackedStream]:
-    """The HTTP request for one attempt of ``call``, and the tracker of its body."""
+) -> httpx.Request:
+    """The HTTP request for one attempt of ``call``."""
     url, query = settings.url_for(call.endpoint, call.model)
     headers = settings.headers()
     headers["Idempotency-Key"] = opts.idempotency_key
@@ -142,9 +139,7 @@ def build_request(
             json=call.json_body(),
             timeout=opts.timeout,
         )
-    tracker = _TrackedStream(request.stream)
-    request.stream = tracker
-    return request, tracker
+    return request
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,11 +222,11 @@ def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
 
 
 def transport_error(
-    exc: httpx.TransportError, request: httpx.Request, body_sent: bool, retry_ambiguous: bool
+    exc: httpx.TransportError, request: httpx.Request, retry_ambiguous: bool
 ) -> tuple[APIConnectionError, bool, str]:
     """Translate an httpx failure; also say whether it may be retried, and why."""
     timeout = isinstance(exc, httpx.TimeoutException)
-    ambiguous = body_sent and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+    ambiguous = not isinstance(exc, _BEFORE_SEND)
     if ambiguous:
         what = "timed out" if timeout else f"failed ({type(exc).__name__})"
         message = (
@@ -246,7 +241,11 @@ def transport_error(
     error = cls(message, request, may_have_been_billed=ambiguous)
     if ambiguous and not retry_ambiguous:
         return error, False, "ambiguous failure after the body was sent"
-    return error, True, f"{type(exc).__name__} ({'after' if body_sent else 'before'} body sent)"
+    return (
+        error,
+        True,
+        f"{type(exc).__name__} ({'ambiguous' if ambiguous else 'before the body was sent'})",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,12 +482,12 @@ def send(
 
     def attempt() -> httpx.Response:
         nonlocal attempts
-        request, tracker = build_request(http, settings, call, opts, attempts)
+        request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
             response = http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _classify_transport(exc, request, tracker.sent, opts) from exc
+            raise _classify_transport(exc, request, opts) from exc
         if response.status_code >= 400:
             try:
                 content = response.read()
@@ -549,12 +548,12 @@ async def asend(
 
     async def attempt() -> httpx.Response:
         nonlocal attempts
-        request, tracker = build_request(http, settings, call, opts, attempts)
+        request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
             response = await http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _classify_transport(exc, request, tracker.sent, opts) from exc
+            raise _classify_transport(exc, request, opts) from exc
         if response.status_code >= 400:
             try:
                 content = await response.aread()
@@ -608,9 +607,9 @@ async def _aiter_stream(
 
 
 def _classify_transport(
-    exc: httpx.TransportError, request: httpx.Request, body_sent: bool, opts: SendOptions
+    exc: httpx.TransportError, request: httpx.Request, opts: SendOptions
 ) -> Exception:
-    error, retryable, reason = transport_error(exc, request, body_sent, opts.retry_ambiguous)
+    error, retryable, reason = transport_error(exc, request, opts.retry_ambiguous)
     if not retryable:
         log.debug("not retrying: %s", reason)
         return error
@@ -621,7 +620,7 @@ def _body_read_error(
     exc: httpx.TransportError, response: httpx.Response, opts: SendOptions
 ) -> APIError:
     """The answer's headers arrived but its body did not: the image was made, never retried."""
-    error, _, _ = transport_error(exc, response.request, True, False)
+    error, _, _ = transport_error(exc, response.request, False)
     return error
 
 
@@ -646,7 +645,3 @@ def _stream_transport_error(
     )
     error.partial_images = list(assembler.partials)
     return error
-
-
-SleepFn = Callable[[float], None]
-ASleepFn = Callable[[float], Awaitable[None]]
