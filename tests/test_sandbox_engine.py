@@ -243,6 +243,8 @@ def test_authentication_routes_and_body_errors() -> None:
         assert response.headers["x-imagewright-sandbox"] == "1"
         assert response.headers["x-request-id"].startswith("req_")
     assert all("authorization" not in record.headers for record in sandbox.history)
+    assert "right-key" not in repr(sandbox.behaviour) + repr(list(sandbox.history))
+    assert "right-key" not in repr(sandbox.plan("POST", GEN, {"Authorization": "Bearer right-key"}))
 
 
 # -- answers and pictures ---------------------------------------------------------------------

@@ -80,7 +80,7 @@ class Behaviour:
     fault_rates: Mapping[FaultName, float] = field(default_factory=dict)
     retry_after: float = 1.0
     stall: float = 30.0
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Normalise lists given by callers into tuples so the object stays immutable.

@@ -37,7 +37,7 @@ class Plan:
     method: str
     path: str
     endpoint: str | None
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)  # includes Authorization
     behaviour: Behaviour
     fault: FaultName | None
     latency: float
@@ -285,7 +285,8 @@ class Sandbox:
     def _idempotent(self, plan: Plan, job: Job) -> tuple[Reply, bool, int]:
         key = plan.headers.get("idempotency-key")
         if not key:
-            return self._bill(plan, job)
+            reply, billed = self._bill(plan, job)
+            return reply, False, billed
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         # One request per key at a time: a concurrent retry waits for the first to finish.
@@ -305,7 +306,7 @@ class Sandbox:
                 with self._lock:
                     self.replays += 1
                 return stored.reply, True, 0
-            reply, _, billed = self._bill(plan, job)
+            reply, billed = self._bill(plan, job)
             if not billed:
                 return reply, False, 0
             with self._lock:
@@ -315,15 +316,15 @@ class Sandbox:
                     self._key_locks.pop(old, None)
             return reply, False, billed
 
-    def _bill(self, plan: Plan, job: Job) -> tuple[Reply, bool, int]:
-        if job.stream and plan.fault == "stream_error":
-            return render(job, plan.behaviour, int(self._clock())), False, 0
+    def _bill(self, plan: Plan, job: Job) -> tuple[Reply, int]:
         reply = render(job, plan.behaviour, int(self._clock()))
+        if job.stream and plan.fault == "stream_error":
+            return reply, 0  # the stream will break before "completed": nothing is charged
         usage = tokens(job)
         with self._lock:
             self.billed_images += job.n
             self.billed_tokens += usage["total_tokens"]
-        return reply, False, job.n
+        return reply, job.n
 
     # -- making pictures and bodies ---------------------------------------------------------
 

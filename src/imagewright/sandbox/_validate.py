@@ -440,7 +440,7 @@ def parse_request(endpoint: str, content_type: str, body: bytes) -> Job:
         )
     stream = fields.boolean("stream")
     partial_images = fields.integer("partial_images", 0, 3, 0) or 0
-    if fields.has("partial_images") and not stream:
+    if partial_images and not stream:
         raise _unsupported(
             "partial_images", "partial_images is only supported when stream is true."
         )
