@@ -569,3 +569,14 @@ def test_comic_page_grid_fills_rows_and_keeps_gutters() -> None:
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+def test_a_name_clashing_with_a_default_name_is_refused() -> None:
+    with pytest.raises(ValidationError, match="default name"):
+        Layout(
+            "1:1",
+            [
+                TextBlock("A", (0, 0, 1, 0.2), role="headline"),
+                TextBlock("B", (0, 0.5, 1, 0.2), name="headline"),
+            ],
+        )

@@ -150,6 +150,22 @@ class Layout:
                 if region.name in names:
                     problems.append(Problem(f"regions[{i}].name", region.name, "duplicate name"))
                 names.add(region.name)
+        if not problems:
+            given = {r.name for r in self.regions if r.name is not None}
+            clashes = [
+                n
+                for r, n in zip(self.regions, self.names, strict=True)
+                if r.name is None and n in given
+            ]
+            if clashes:
+                problems.append(
+                    Problem(
+                        "regions",
+                        clashes,
+                        "a region's name is also the default name of another region",
+                        allowed="distinct names (set name= on both)",
+                    )
+                )
         if self.text == "overlay" and self.prompt.text:
             problems.append(
                 Problem(
