@@ -111,10 +111,8 @@ def _bad(spec: object, message: str) -> ValidationError:
 
 def _aspect_pixels(a: float, b: float, pixels: int) -> tuple[int, int]:
     """Exact-ratio pixels near ``pixels`` total, on the 16-pixel grid when the ratio allows it."""
-    frac_a, frac_b = (
-        round(a * 1000),
-        round(b * 1000),
-    )  # ratios like 1.91:1 become integers
+    # Scaled to integers so that ratios like 1.91:1 reduce exactly.
+    frac_a, frac_b = round(a * 1000), round(b * 1000)
     g = math.gcd(frac_a, frac_b)
     ra, rb = frac_a // g, frac_b // g
     # The smallest step k such that k*ra and k*rb are both multiples of 16, if that step is
