@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from imagewright._png import encode_alpha_png
 from imagewright.errors import MaskError
 from imagewright.images import load_image
 from imagewright.masks import Mask, MaskFinding, MaskWarning, prepare_mask
@@ -90,6 +92,25 @@ def test_to_openai_is_an_rgba_png_with_alpha_zero_where_editable() -> None:
     alpha = np.asarray(im)[..., 3]
     assert (alpha[m.to_array()] == 0).all()
     assert (alpha[~m.to_array()] == 255).all()
+
+
+@SETTINGS
+@given(hard_masks(max_side=40))
+def test_mask_png_stream_is_exactly_the_up_filtered_scanlines(m: Mask) -> None:
+    # The PNG is written without zlib; check it byte for byte against the PNG spec's scanlines.
+    data = encode_alpha_png(m.to_array())
+    assert data[12:16] == b"IHDR"
+    assert data[37:41] == b"IDAT"
+    idat = data[41 : 41 + int.from_bytes(data[33:37], "big")]
+    alpha = np.where(m.to_array(), 0, 255).astype(np.uint8)
+    raw = np.zeros((m.height, 1 + 4 * m.width), np.uint8)
+    raw[1:, 0] = 2  # "Up" filter after the first row
+    raw[0, 4::4] = alpha[0]
+    raw[1:, 4::4] = alpha[1:] - alpha[:-1]
+    assert zlib.decompress(idat) == raw.tobytes()  # also checks the Adler-32 checksum
+    decoded = np.asarray(Image.open(io.BytesIO(data)))
+    assert np.array_equal(decoded[..., 3], alpha)
+    assert not decoded[..., :3].any()
 
 
 def test_to_array_polarity_and_copy() -> None:

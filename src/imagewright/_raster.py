@@ -9,14 +9,13 @@ means editable) and is fast enough for 3840x2160 masks with numpy and Pillow alo
   vectorised numpy operation. Work is limited to the bounding box grown by ``r``.
 - ``blur`` uses Pillow's Gaussian blur on an 8-bit image of the bounding box; large radii
   blur a downscaled copy (the result is smooth anyway) and scale it back.
-- ``encode_alpha_png`` writes the RGBA mask PNG directly: rows use PNG's "Up" filter, so every
-  row equal to the one above becomes zeros, and zlib level 1 compresses the rest.
+- ``pad_image`` extends a canvas with Pillow paste/resize (repeating edge pixels if asked).
+
+The mask PNG writer lives in ``_png``.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -172,33 +171,3 @@ def pad_image(
             row = canvas.crop((0, top + h - 1, size[0], top + h))
             canvas.paste(row.resize((size[0], bottom), near), (0, top + h))
     return canvas
-
-
-def _chunk(tag: bytes, payload: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(payload))
-        + tag
-        + payload
-        + struct.pack(">I", zlib.crc32(payload, zlib.crc32(tag)))
-    )
-
-
-def encode_alpha_png(editable: npt.NDArray[np.bool_]) -> bytes:
-    """An RGBA PNG that is black everywhere, alpha 0 where ``editable`` and 255 elsewhere."""
-    h, w = editable.shape
-    raw = np.zeros((h, 1 + 4 * w), dtype=np.uint8)
-    raw[:, 0] = 2  # "Up": each byte minus the byte above
-    raw[0, 0] = 0
-    alpha = raw[:, 4::4]
-    alpha[0] = np.where(editable[0], np.uint8(0), np.uint8(255))
-    # alpha[y] - alpha[y-1] == 255 * (e[y-1] - e[y]) (mod 256), computed without an alpha copy.
-    e = editable.view(np.uint8)
-    np.subtract(e[:-1], e[1:], out=alpha[1:])
-    alpha[1:] *= np.uint8(255)
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", ihdr)
-        + _chunk(b"IDAT", zlib.compress(raw.data, 1))
-        + _chunk(b"IEND", b"")
-    )

@@ -52,6 +52,7 @@ from ._mask_inputs import (
     thin_share,
     whole_pixels,
 )
+from ._png import encode_alpha_png
 from .errors import MaskError, Problem
 from .images import EncodedImage, ImageSource, load_image
 from .models import MAX_MASK_BYTES
@@ -351,7 +352,7 @@ class Mask:
         findings += m.lint()
         _raise_or_warn(findings, param, self.size)
         hard = m._cov if not m.is_soft else m._cov >= 0.5
-        data = _raster.encode_alpha_png(hard)
+        data = encode_alpha_png(hard)
         if len(data) >= MAX_MASK_BYTES:
             raise fail(
                 param,
