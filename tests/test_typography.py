@@ -210,3 +210,23 @@ def test_text_without_spaces_wraps_between_cjk_characters() -> None:
     # Latin words are never split.
     latin = fit_text("Supercalifragilistic", (400, 100), ref)
     assert latin.lines == ("Supercalifragilistic",)
+
+
+@needs_dejavu
+def test_font_dirs_from_the_environment_come_before_system_fonts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from imagewright import typography
+
+    copy = tmp_path / "BrandSerif.ttf"
+    shutil.copy(DEJAVU.with_name("DejaVuSerif.ttf"), copy)
+    monkeypatch.setenv("IMAGEWRIGHT_FONT_DIRS", str(tmp_path))
+    typography._installed.cache_clear()
+    try:
+        assert resolve_font("DejaVu Serif").path == str(copy)
+    finally:
+        monkeypatch.delenv("IMAGEWRIGHT_FONT_DIRS")
+        typography._installed.cache_clear()
+    assert resolve_font("DejaVu Serif").path != str(copy)
