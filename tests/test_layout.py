@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
 from imagewright.edit import SupportsCompile
@@ -580,3 +582,42 @@ def test_a_name_clashing_with_a_default_name_is_refused() -> None:
                 TextBlock("B", (0, 0.5, 1, 0.2), name="headline"),
             ],
         )
+
+
+boxes = st.tuples(st.floats(0, 0.6), st.floats(0, 0.6), st.floats(0.3, 0.4), st.floats(0.2, 0.4))
+words = st.lists(
+    st.sampled_from(["sale", "new", "Jazz", "roof", "Ελλάδα", "мир"]), min_size=1, max_size=4
+)
+
+
+@needs_dejavu
+@settings(max_examples=25, deadline=None)
+@given(
+    specs=st.lists(st.tuples(boxes, words, st.booleans()), min_size=1, max_size=4),
+    canvas=st.sampled_from(["1200x628", "1:1", "9:16"]),
+)
+def test_any_layout_compiles_deterministically_and_sets_type_inside_its_boxes(
+    specs: list[tuple[tuple[float, float, float, float], list[str], bool]], canvas: str
+) -> None:
+    regions: list[TextBlock | ImageSlot] = []
+    for i, (box, text, is_text) in enumerate(specs):
+        if is_text:
+            regions.append(TextBlock(" ".join(text), box, name=f"t{i}", min_size=8))
+        else:
+            regions.append(ImageSlot(" ".join(text), box, name=f"i{i}"))
+    layout = Layout(canvas, regions, text="overlay")
+    try:
+        first = layout.compile()
+    except TextFitError:
+        return
+    assert first == Layout(canvas, regions, text="overlay").compile()
+    for region in regions:
+        if isinstance(region, TextBlock):
+            assert f'"{region.text}"' not in first  # overlay mode: the model gets no text
+    for name, fitted in layout.fit_text().items():
+        left, top, right, bottom = layout.box(name)
+        for bbox in line_bboxes(fitted, (left, top)):
+            assert left <= bbox[0]
+            assert top <= bbox[1]
+            assert bbox[2] <= right
+            assert bbox[3] <= bottom
