@@ -137,6 +137,15 @@ class Mask:
         self._cov: npt.NDArray[Any] = a
         self._digest: str | None = None
 
+    @classmethod
+    def _of(cls, a: npt.NDArray[Any]) -> Mask:
+        """Wrap the result of one of our own operations (bool, or float32 in 0..1) unchecked."""
+        m = cls.__new__(cls)
+        a.setflags(write=False)
+        m._cov = a
+        m._digest = None
+        return m
+
     # ------------------------------------------------------------------ constructors
 
     @classmethod
@@ -384,19 +393,19 @@ class Mask:
         return a, b, hard
 
     def __invert__(self) -> Mask:
-        return Mask(~self._cov if not self.is_soft else 1.0 - self._cov)
+        return Mask._of(~self._cov if not self.is_soft else 1.0 - self._cov)
 
     def __or__(self, other: Mask) -> Mask:
         a, b, _ = self._soft_pair(other)
-        return Mask(np.maximum(a, b))
+        return Mask._of(np.maximum(a, b))
 
     def __and__(self, other: Mask) -> Mask:
         a, b, _ = self._soft_pair(other)
-        return Mask(np.minimum(a, b))
+        return Mask._of(np.minimum(a, b))
 
     def __sub__(self, other: Mask) -> Mask:
         a, b, hard = self._soft_pair(other)
-        return Mask(a & ~b if hard else np.minimum(a, 1.0 - b))
+        return Mask._of(a & ~b if hard else np.minimum(a, 1.0 - b))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mask):
@@ -416,11 +425,11 @@ class Mask:
 
     def grow(self, pixels: int) -> Mask:
         """Extend the editable area by ``pixels`` in every direction (square corners)."""
-        return Mask(_raster.dilate(self._cov, whole_pixels(pixels, "pixels")))
+        return Mask._of(_raster.dilate(self._cov, whole_pixels(pixels, "pixels")))
 
     def shrink(self, pixels: int) -> Mask:
         """Pull the editable area in by ``pixels``; edges on the image border stay put."""
-        return Mask(_raster.erode(self._cov, whole_pixels(pixels, "pixels")))
+        return Mask._of(_raster.erode(self._cov, whole_pixels(pixels, "pixels")))
 
     def feather(self, radius: float) -> Mask:
         """A soft mask whose edge fades over about ``radius`` pixels on each side (for paste-back).
@@ -432,16 +441,16 @@ class Mask:
             raise fail("radius", radius, "feather radius must be >= 0", "pixels")
         if radius == 0:
             return self
-        return Mask(_raster.blur(self._cov, radius / 2))
+        return Mask._of(_raster.blur(self._cov, radius / 2))
 
     def harden(self, threshold: float = 0.5) -> Mask:
         """A hard mask: pixels with coverage >= ``threshold`` are editable."""
-        return self if not self.is_soft else Mask(self._cov >= threshold)
+        return self if not self.is_soft else Mask._of(self._cov >= threshold)
 
     def resize(self, size: SizeLike) -> Mask:
         """This mask resampled to another size (an image or ``(w, h)``); hard stays hard."""
         target = size_of(size)
-        return self if target == self.size else Mask(_raster.resize(self._cov, target))
+        return self if target == self.size else Mask._of(_raster.resize(self._cov, target))
 
     def crop(self, box: Sequence[Number]) -> Mask:
         """The part of the mask inside ``box`` (pixels or 0..1 fractions, end exclusive)."""
@@ -450,7 +459,7 @@ class Mask:
         x1, y1 = min(self.width, x1), min(self.height, y1)
         if x1 <= x0 or y1 <= y0:
             raise fail("box", box, "the box lies outside the mask", f"inside {self.size}")
-        return Mask(self._cov[y0:y1, x0:x1])
+        return Mask._of(self._cov[y0:y1, x0:x1])
 
     def crop_to_bbox(self, padding: int = 0) -> Mask:
         """The mask cropped to its bounding box grown by ``padding`` (see :attr:`bbox`)."""
@@ -553,13 +562,22 @@ class Mask:
             scale = max_side / max(base.size)
             small = (max(1, round(base.width * scale)), max(1, round(base.height * scale)))
             base, m = base.resize(small, Image.Resampling.BOX), m.resize(small)
-        tint = Image.fromarray(_raster.to_u8(m._cov)).point(lambda v: round(v * opacity))
-        out = Image.composite(Image.new("RGB", base.size, color), base, tint)
+        out = base.copy()
+        box = m.bbox
+        if box is None:
+            return out
+        # Only the bounding box changes; blending just that region keeps 4K previews fast.
+        x0, y0, x1, y1 = box
+        region = out.crop(box)
+        cov = m._cov[y0:y1, x0:x1]
+        tint = Image.fromarray(_raster.to_u8(cov)).point(lambda v: round(v * opacity))
+        region = Image.composite(Image.new("RGB", region.size, color), region, tint)
         hard = m.harden()._cov
         line = max(1, round(max(m.size) / 400))
         # erode() leaves the image border alone, so regions touching it are not outlined there.
-        edge = hard & ~_raster.erode(hard, line)
-        out.paste(color, (0, 0, *out.size), Image.fromarray(_raster.to_u8(edge)))
+        edge = (hard & ~_raster.erode(hard, line))[y0:y1, x0:x1]
+        region.paste(color, (0, 0, *region.size), Image.fromarray(_raster.to_u8(edge)))
+        out.paste(region, box)
         return out
 
     def _repr_png_(self) -> bytes:
