@@ -164,3 +164,21 @@ def test_with_params_renews_the_fingerprint() -> None:
     assert high.params["quality"] == "high"
     assert high.fingerprint != call.fingerprint
     assert "quality" not in call.with_params(quality=None).params
+
+
+def test_a_layout_error_keeps_its_type_through_the_client() -> None:
+    from imagewright import Layout, TextBlock, TextFitError
+
+    layout = Layout(
+        "1024x1024", [TextBlock("An extremely long headline " * 20, (0.1, 0.1, 0.2, 0.03), role="headline")]
+    )
+    client = imagewright.Client.sandbox()
+    try:
+        import pytest
+
+        with pytest.raises(TextFitError):
+            client.generate(layout)
+        assert client.sandbox_engine is not None
+        assert client.sandbox_engine.requests == 0  # nothing was sent
+    finally:
+        client.close()

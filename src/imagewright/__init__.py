@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import errors, images, masks, models
+from . import errors, images, layout, masks, models, prompt, regions, sandbox, sizing, typography
 from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
 from ._version import __version__
 from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
@@ -37,6 +37,7 @@ from .models import UnknownModelWarning
 from .prompt import Prompt, Text
 from .results import OutputImage, PartialImage, Result, Timings, Usage
 from .sizing import SizePlan, plan_size
+from .typography import GlyphError, TextFitError
 
 __all__ = [
     "APIConnectionError",
@@ -58,6 +59,7 @@ __all__ = [
     "EncodedImage",
     "ExperimentalSizeWarning",
     "GenerateOptions",
+    "GlyphError",
     "ImageInputError",
     "ImageSlot",
     "ImagewrightError",
@@ -82,6 +84,7 @@ __all__ = [
     "StreamEvent",
     "Text",
     "TextBlock",
+    "TextFitError",
     "Timings",
     "UnknownModelWarning",
     "UnprocessableEntityError",
@@ -90,7 +93,13 @@ __all__ = [
     "__version__",
     "errors",
     "images",
+    "layout",
     "masks",
     "models",
     "plan_size",
+    "prompt",
+    "regions",
+    "sandbox",
+    "sizing",
+    "typography",
 ]

@@ -270,6 +270,7 @@ class _Checker:
         self.spec: ModelSpec | None = lookup(model) if model else None
         self.problems: list[Problem] = []
         self.warnings: list[tuple[str, type[Warning]]] = []
+        self.prompt_error: ValidationError | None = None
 
     @property
     def strict(self) -> bool:
@@ -300,6 +301,9 @@ class _Checker:
     def raise_if_any(self) -> None:
         if not self.problems:
             return
+        if self.prompt_error is not None and self.problems == self.prompt_error.problems:
+            # Keep the prompt object's own error type (e.g. a layout's TextFitError).
+            raise self.prompt_error
         kinds = {_problem_kind(p) for p in self.problems}
         cls: type[ValidationError] = ValidationError
         if kinds == {"image"}:
@@ -573,6 +577,7 @@ def _safe_prompt(c: _Checker, prompt: PromptLike, model: str | None) -> str:
         text = prompt_text(prompt, model)
     except ValidationError as exc:
         c.problems.extend(exc.problems)
+        c.prompt_error = exc
         return ""
     _check_prompt(c, text)
     return text
@@ -620,7 +625,10 @@ def compile_edit(
     markup_src = request.markup
     markup_hook = _hook(request.prompt, "markup")
     if markup_src is None and markup_hook and model and c.spec is not None and c.spec.markup:
-        markup_src = markup_hook(model)
+        if images and _accepts_kw(markup_hook, "size"):
+            markup_src = markup_hook(model, size=images[0].size)
+        else:
+            markup_src = markup_hook(model)
 
     fmt = options.get("output_format")
     if request.mask is not None and markup_src is not None:

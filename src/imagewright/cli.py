@@ -27,17 +27,23 @@ EXIT_CONFIG = 4
 Command = Callable[[argparse.Namespace], int]
 
 
+def _latency(text: str) -> float | tuple[float, float]:
+    low, sep, high = text.partition("-")
+    return (float(low), float(high)) if sep else float(low)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .sandbox import serve
 
-    behaviour: dict[str, object] = {}
-    if args.latency:
-        behaviour["latency"] = args.latency
-    if args.leakage:
-        behaviour["leakage"] = args.leakage
-    if args.wrong_text:
-        behaviour["wrong_text"] = args.wrong_text
-    serve(args.host, args.port, **behaviour)
+    serve(
+        args.host,
+        args.port,
+        verbose=not args.quiet,
+        seed=args.seed,
+        latency=args.latency,
+        leakage=args.leakage,
+        wrong_text=args.wrong_text,
+    )
     return EXIT_OK
 
 
@@ -72,13 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the offline sandbox as an HTTP server")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8089, help="port (default 8089)")
-    serve.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    serve.add_argument("--seed", type=int, default=0, help="seed for random behaviour")
+    serve.add_argument(
+        "--latency", type=_latency, default=0.0, help="seconds before each answer: 0.2 or 0.1-0.3"
+    )
     serve.add_argument(
         "--leakage", type=float, default=0.0, help="fraction of protected pixels an edit changes"
     )
     serve.add_argument(
         "--wrong-text", type=float, default=0.0, help="fraction of letters drawn wrong"
     )
+    serve.add_argument("--quiet", action="store_true", help="do not log requests")
     serve.set_defaults(func=_serve)
 
     version = sub.add_parser("version", help="print the version")

@@ -65,6 +65,8 @@ class _ImageOptions(TypedDict, total=False):
     """0..100, jpeg and webp only."""
     n: int
     """How many images, 1..10."""
+    partial_images: int
+    """Streaming only: how many previews (0..3) to send before the final image."""
     complexity: Literal["low", "medium", "high"]
     """Planning compute, independent of quality."""
     safety_identifier: str

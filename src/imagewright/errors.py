@@ -6,7 +6,9 @@
      ├─ ConfigurationError            missing API key, bad client settings
      ├─ ValidationError (ValueError)  a call that would be refused; lists *every* problem
      │   ├─ ImageInputError           an input image that cannot be sent (empty, corrupt, too big, ...)
-     │   └─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
+     │   ├─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
+     │   ├─ TextFitError              a layout text that cannot fit its box at a readable size
+     │   └─ GlyphError                a character the chosen font cannot draw
      ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
      └─ APIError                      something went wrong talking to the API
          ├─ APIStatusError            the server answered with an error status
@@ -29,7 +31,8 @@ Errors raised before a request is sent (``ValidationError``, ``BudgetExceededErr
 ``may_have_been_billed``: ``True`` when the request body was fully sent before the failure,
 so the image may already have been generated and charged.
 
-No exception ever contains the API key: request headers are never included in messages, and
+``TextFitError`` and ``GlyphError`` live in :mod:`imagewright.typography` (re-exported at the
+package root). No exception ever contains the API key: request headers are never included in messages, and
 ``APIError.request`` is kept only for its method and URL.
 """
 
