@@ -212,6 +212,15 @@ def test_animated_gif_is_refused_with_advice() -> None:
     assert "pick a frame" in str(info.value)
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_animated_png_and_webp_are_refused(fmt: str) -> None:
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    buf = io.BytesIO()
+    frames[0].save(buf, format=fmt, save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageInputError, match="2 frames"):
+        load_image(buf.getvalue())
+
+
 @pytest.mark.parametrize(("fmt", "name"), [("BMP", "BMP"), ("TIFF", "TIFF")])
 def test_other_formats_are_named_and_refused(fmt: str, name: str) -> None:
     buf = io.BytesIO()

@@ -417,6 +417,17 @@ def _load_bytes(
         raise ImageInputError(
             Problem(param, label, f"the {fmt.upper()} file is truncated (its end is missing)")
         )
+    frames = int(getattr(im, "n_frames", 1))
+    if frames > 1:
+        # Which frame the API would use is undocumented; make the caller choose.
+        raise ImageInputError(
+            Problem(
+                param,
+                label,
+                f"animated {fmt.upper()} ({frames} frames) is not accepted",
+                allowed="a still image; open it with PIL, seek() to a frame and pass that",
+            )
+        )
     reasons, _ = _reencode_reasons(im, data, fmt)
     return data, fmt, im, reasons  # type: ignore[return-value]
 
