@@ -488,6 +488,13 @@ def test_preview_tints_and_outlines_only_the_editable_area() -> None:
     assert out[20, 40].tolist() == [255, 0, 0]  # the outline
 
 
+def test_preview_refuses_an_image_of_another_aspect_ratio() -> None:
+    m = Mask.box((80, 60), (20, 20, 60, 50))
+    assert m.preview(np.zeros((120, 160, 3), np.uint8)).size == (160, 120)  # same aspect: fits
+    with pytest.raises(MaskError, match="aspect ratios"):
+        m.preview(np.zeros((60, 60, 3), np.uint8))
+
+
 def test_repr_png_is_a_small_preview() -> None:
     m = Mask.box((2000, 1000), (0.1, 0.1, 0.4, 0.9))
     im = Image.open(io.BytesIO(m._repr_png_()))

@@ -334,7 +334,11 @@ class Mask:
         return out
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
-        return self._cov.astype(dtype) if dtype is not None else self._cov.copy()
+        if dtype is not None:
+            return self._cov.astype(dtype)
+        # copy=False may share memory: the coverage is read-only, so the mask stays immutable.
+        out: npt.NDArray[Any] = self._cov if copy is False else self._cov.copy()
+        return out
 
     def to_white_editable(self) -> Image.Image:
         """An ``L`` image, **255 = editable**, 0 = keep (the diffusers/Stability/Imagen convention)."""
@@ -480,8 +484,8 @@ class Mask:
                 MaskFinding(
                     "warning",
                     "resized",
-                    f"the mask is {w}x{h} but the image is {tw}x{th}; it was resized "
-                    "(same aspect ratio)",
+                    f"the mask is {w}x{h} but the image is {tw}x{th}; it is resized to "
+                    "match (same aspect ratio)",
                 )
             ]
         return [
@@ -557,6 +561,9 @@ class Mask:
             base = Image.new("RGB", self.size, (128, 128, 128))
         else:
             base = pixels(image, "image").convert("RGB")
+        _raise_or_warn(
+            [f for f in self._size_findings(base.size) if f.level == "error"], "mask", self.size
+        )
         m = self if base.size == self.size else self.resize(base.size)
         if max_side and max(base.size) > max_side:
             scale = max_side / max(base.size)
