@@ -260,6 +260,15 @@ def test_box_in_pixels_and_fractions_agree() -> None:
     assert Mask.box((200, 100), (0.0, 0, 0.5, 1)).coverage == 0.5  # any float => fractions
 
 
+def test_mask_size_from_an_exif_rotated_photo_is_upright() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48)).save(buf, format="JPEG", exif=exif.tobytes())
+    assert Mask.full(buf.getvalue()).size == (48, 64)  # as the API sees it
+    assert Mask.full(Image.open(io.BytesIO(buf.getvalue()))).size == (48, 64)
+
+
 def test_box_size_from_an_image() -> None:
     assert Mask.box(_image(60, 40), (0, 0, 30, 40)).size == (60, 40)
     assert Mask.box(Image.new("RGB", (7, 9)), (0, 0, 1, 1)).size == (7, 9)

@@ -43,7 +43,9 @@ def size_of(target: Any, param: str = "size") -> tuple[int, int]:
             raise fail(param, target.shape, "array has no height and width", allowed="HxW[xC]")
         return int(target.shape[1]), int(target.shape[0])
     if isinstance(target, Image.Image):
-        return oriented(target).size
+        # Orientations 5-8 turn the image by 90 degrees; no need to transpose pixels to know it.
+        turned = target.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+        return (target.height, target.width) if turned else target.size
     return load_image(target, param=param).size
 
 
