@@ -329,3 +329,10 @@ def test_validation_happens_before_any_request(capture: Any) -> None:
         client.generate("x", model="gpt-image-2", size="999x999")
     client.close()
     assert capture.requests == []
+
+
+def test_warnings_point_at_the_callers_line() -> None:
+    client = imagewright.Client("k")
+    with pytest.warns(imagewright.ExperimentalSizeWarning) as record:
+        client.compile_generate("x", model="gpt-image-2", size="3840x2160")
+    assert record[0].filename == __file__

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import shlex
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -314,8 +316,21 @@ class _Checker:
 
     def emit_warnings(self) -> tuple[str, ...]:
         for message, category in self.warnings:
-            warnings.warn(message, category, stacklevel=4)
+            warnings.warn(message, category, stacklevel=_user_stacklevel())
         return tuple(m for m, _ in self.warnings)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside imagewright."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _problem_kind(p: Problem) -> str:
@@ -556,18 +571,29 @@ def compile_generate(
     if "input_fidelity" in options and options["input_fidelity"] is not None:
         c.fail("input_fidelity", options["input_fidelity"], "only accepted on edits")
     options.pop("input_fidelity", None)
-    params = _body(text, {"model": model, **options}, extra_body)
-    _check_common(c, params, edit=False)
+    return _conclude(c, GENERATIONS, text, options, extra_body, finish=_hook(prompt, "finish"))
+
+
+def _conclude(
+    c: _Checker,
+    endpoint: Endpoint,
+    text: str,
+    options: Mapping[str, Any],
+    extra_body: Mapping[str, Any] | None,
+    **fields: Any,
+) -> ApiCall:
+    """The checks both endpoints share, then the call itself (or every problem at once)."""
+    params = _body(text, {"model": c.model, **options}, extra_body)
+    _check_common(c, params, edit=endpoint == EDITS)
     _check_extra_body(c, extra_body or {})
     c.raise_if_any()
-    notes = c.emit_warnings()
     call = ApiCall(
-        endpoint=GENERATIONS,
-        model=model,
+        endpoint=endpoint,
+        model=c.model,
         prompt=text,
         params=params,
-        warnings=notes,
-        finish=_hook(prompt, "finish"),
+        warnings=c.emit_warnings(),
+        **fields,
     )
     return _finalise(call, params)
 
@@ -661,24 +687,18 @@ def compile_edit(
             else:
                 c.one_of("input_fidelity", fidelity, c.spec.input_fidelity)
 
-    params = _body(text, {"model": model, **options}, extra_body)
-    _check_common(c, params, edit=True)
-    _check_extra_body(c, extra_body or {})
-    c.raise_if_any()
-    notes = c.emit_warnings()
-    call = ApiCall(
-        endpoint=EDITS,
-        model=model,
-        prompt=text,
-        params=params,
+    return _conclude(
+        c,
+        EDITS,
+        text,
+        options,
+        extra_body,
+        finish=_hook(request.prompt, "finish"),
         images=tuple(images),
         images_as_list=request.images_as_list or len(images) > 1,
         mask=mask,
         markup=markup,
-        warnings=notes,
-        finish=_hook(request.prompt, "finish"),
     )
-    return _finalise(call, params)
 
 
 def _prepare_markup(c: _Checker, source: Any, first: EncodedImage) -> EncodedImage | None:

@@ -389,6 +389,17 @@ class StreamAssembler:
         self.partials: list[PartialImage] = []
         self.completed: list[dict[str, Any]] = []
         self.done = False
+        self._decoder = SSEDecoder()
+
+    def feed(self, line: str) -> PartialImage | None:
+        """Feed one SSE line; returns a partial image when one is complete."""
+        event = self._decoder.feed(line)
+        return None if event is None else self.handle(*event)
+
+    def flush(self) -> PartialImage | None:
+        """Handle a last event that was not followed by a blank line."""
+        event = self._decoder.flush()
+        return None if event is None else self.handle(*event)
 
     def handle(self, event: str | None, data: str) -> PartialImage | None:
         """Process one event; returns a partial image to yield, if it was one."""
@@ -520,17 +531,13 @@ def _iter_stream(
     response: httpx.Response, call: ApiCall, started: float, attempts: int
 ) -> Iterator[PartialImage | Result]:
     assembler = StreamAssembler(call, response, started, attempts)
-    decoder = SSEDecoder()
     try:
         for line in response.iter_lines():
-            event = decoder.feed(line)
-            if event is not None and (partial := assembler.handle(*event)) is not None:
+            if (partial := assembler.feed(line)) is not None:
                 yield partial
             if assembler.done:
                 break
-        if (tail := decoder.flush()) is not None and (
-            partial := assembler.handle(*tail)
-        ) is not None:
+        if (partial := assembler.flush()) is not None:
             yield partial
     except httpx.TransportError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
@@ -587,17 +594,13 @@ async def _aiter_stream(
     response: httpx.Response, call: ApiCall, started: float, attempts: int
 ) -> AsyncIterator[PartialImage | Result]:
     assembler = StreamAssembler(call, response, started, attempts)
-    decoder = SSEDecoder()
     try:
         async for line in response.aiter_lines():
-            event = decoder.feed(line)
-            if event is not None and (partial := assembler.handle(*event)) is not None:
+            if (partial := assembler.feed(line)) is not None:
                 yield partial
             if assembler.done:
                 break
-        if (tail := decoder.flush()) is not None and (
-            partial := assembler.handle(*tail)
-        ) is not None:
+        if (partial := assembler.flush()) is not None:
             yield partial
     except httpx.TransportError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
