@@ -187,6 +187,18 @@ def test_truncated_jpeg_is_refused() -> None:
         load_image(data[: len(data) // 2])
 
 
+def test_truncated_jpeg_with_an_embedded_thumbnail_is_refused() -> None:
+    # EXIF thumbnails are complete JPEGs inside APP1, end marker included; that marker must not
+    # make a cut-off main image look complete.
+    thumb = _jpeg(_gradient(16, 12))
+    app1 = b"Exif\x00\x00" + thumb
+    main = _jpeg(_gradient(200, 200))
+    data = b"\xff\xd8\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + main[2:]
+    assert load_image(data).data == data  # complete: passed through
+    with pytest.raises(ImageInputError, match="truncated"):
+        load_image(data[: len(data) - len(main) // 2])
+
+
 def test_text_renamed_png_is_refused_as_text(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("these are my notes, not an image\n")

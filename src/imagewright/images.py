@@ -289,11 +289,32 @@ def _png_structure(data: bytes) -> tuple[bool, int, bool]:
     return False, bit_depth, has_exif
 
 
+def _jpeg_scan_start(data: bytes) -> int | None:
+    """Offset of the main image's start-of-scan marker, skipping the segments before it."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == 0xDA:
+            return pos
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return None
+
+
 def _complete(data: bytes, fmt: str) -> bool:
     """True when the container is not cut short (no pixel is decoded)."""
     if fmt == "jpeg":
-        # Entropy-coded data escapes 0xFF, so FFD9 only ever appears as the end-of-image marker.
-        return data.rfind(b"\xff\xd9") > 2
+        # Entropy-coded data escapes 0xFF, so after the scan starts FFD9 can only be the
+        # end-of-image marker. Before it, an EXIF thumbnail carries an FFD9 of its own.
+        scan = _jpeg_scan_start(data)
+        return scan is not None and data.rfind(b"\xff\xd9") > scan
     if fmt == "webp":
         return int.from_bytes(data[4:8], "little") + 8 <= len(data)
     return _png_structure(data)[0]
