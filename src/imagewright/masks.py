@@ -319,7 +319,9 @@ class Mask:
     @property
     def coverage(self) -> float:
         """The editable share of the image, 0..1 (soft pixels count partly)."""
-        return float(self._cov.mean())
+        if self.is_soft:
+            return float(self._cov.mean())
+        return np.count_nonzero(self._cov) / self._cov.size
 
     @property
     def bbox(self) -> tuple[int, int, int, int] | None:
