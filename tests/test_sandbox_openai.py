@@ -15,6 +15,7 @@ import openai
 import pytest
 from PIL import Image
 
+from imagewright.pricing import output_tokens
 from imagewright.sandbox import SandboxServer
 from imagewright.sandbox._usage import image_input_tokens
 
@@ -64,7 +65,7 @@ def test_generate_parses_into_images_response(sdk: openai.OpenAI) -> None:
     assert result.data is not None
     assert [picture(d.b64_json).size for d in result.data] == [(1536, 1024)] * 2
     assert result.usage is not None
-    assert result.usage.output_tokens == 2 * round(196 * 1.5)
+    assert result.usage.output_tokens == 2 * output_tokens("gpt-image-2", 1536, 1024, "low")
     assert result.usage.input_tokens_details.text_tokens > 0
 
 

@@ -22,7 +22,8 @@ import httpx
 from . import _transport
 from ._compile import ApiCall, compile_edit, compile_generate
 from .edit import EditRequest, PromptLike
-from .errors import ConfigurationError
+from .errors import APIConnectionError, APIResponseValidationError, ConfigurationError
+from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
 from .results import PartialImage, Result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
@@ -130,6 +131,7 @@ class BaseClient:
         default_model: str | None = None,
         default_headers: Mapping[str, str] | None = None,
         retry_ambiguous: bool = False,
+        budget: float | Budget | None = None,
         _settings: Settings | None = None,
     ) -> None:
         self.settings = _settings or Settings.resolve(
@@ -146,6 +148,8 @@ class BaseClient:
         self._http = http_client
         self._owns_http = http_client is None
         self.sandbox_engine: Sandbox | None = None
+        self.budget: Budget | None = Budget(budget) if isinstance(budget, (int, float)) else budget
+        """The spending limit, shared by copies made with :meth:`with_options`."""
 
     # ---- configuration -------------------------------------------------------------------
 
@@ -202,18 +206,36 @@ class BaseClient:
     # ---- alternative constructors -----------------------------------------------------------
 
     @classmethod
-    def sandbox(cls, sandbox: Sandbox | None = None, **behaviour: Any) -> Self:
+    def sandbox(
+        cls,
+        sandbox: Sandbox | None = None,
+        *,
+        default_model: str = "gpt-image-2",
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry_ambiguous: bool = False,
+        budget: float | Budget | None = None,
+        **behaviour: Any,
+    ) -> Self:
         """A client wired in-process to the offline sandbox (no sockets, no key, no cost).
 
         ``behaviour`` configures the sandbox (latency, leakage, faults...); see
-        :mod:`imagewright.sandbox`. The engine is at ``client.sandbox_engine``.
+        :mod:`imagewright.sandbox`. The engine is at ``client.sandbox_engine``. The other
+        arguments configure the client as in its constructor.
         """
         from .sandbox import Sandbox, SandboxTransport
 
         engine = sandbox if sandbox is not None else Sandbox(**behaviour)
         http = cls._http_class(transport=SandboxTransport(engine), timeout=DEFAULT_TIMEOUT)
         client = cls(
-            "sandbox", base_url=SANDBOX_BASE_URL, http_client=http, default_model="gpt-image-2"
+            "sandbox",
+            base_url=SANDBOX_BASE_URL,
+            http_client=http,
+            default_model=default_model,
+            max_retries=max_retries,
+            timeout=timeout,
+            retry_ambiguous=retry_ambiguous,
+            budget=budget,
         )
         client._owns_http = True
         client.sandbox_engine = engine
@@ -277,6 +299,50 @@ class BaseClient:
         body, _ = _split(options)
         return compile_edit(request, model=model or self.default_model, **body)
 
+    def estimate(
+        self,
+        request: ApiCall | EditRequest | PromptLike,
+        *,
+        model: str | None = None,
+        **options: Any,
+    ) -> CostEstimate:
+        """Estimate what a call would cost, without sending it.
+
+        ``request`` is a compiled :class:`ApiCall`, an :class:`EditRequest`, or a prompt (text,
+        ``Prompt``, ``Layout``) with the same options as :meth:`generate`.
+        """
+        if isinstance(request, ApiCall):
+            call = request
+        elif isinstance(request, EditRequest):
+            call = self.compile_edit(request, model=model, **options)
+        else:
+            call = self.compile_generate(request, model=model, **options)
+        return estimate_call(call)
+
+    def _reserve(self, call: ApiCall) -> Reservation | None:
+        """Hold the call's estimated cost against the budget, or refuse it (nothing sent)."""
+        if self.budget is None:
+            return None
+        return self.budget.reserve(estimate_call(call))
+
+    @staticmethod
+    def _settle(
+        held: Reservation | None, result: Result | None = None, error: BaseException | None = None
+    ) -> None:
+        """Replace the held estimate by what was really billed."""
+        if held is None:
+            return
+        if result is not None:
+            held.settle(
+                cost_from_usage(result.model, result.usage) if result.usage else held.amount_usd
+            )
+        elif isinstance(error, APIResponseValidationError) or (
+            isinstance(error, APIConnectionError) and error.may_have_been_billed
+        ):
+            held.settle(held.amount_usd)  # the image may have been made: count it as spent
+        else:
+            held.release()
+
     def _send_options(self, transport: Mapping[str, Any]) -> _transport.SendOptions:
         timeout = transport.get("timeout")
         max_retries = transport.get("max_retries", self.settings.max_retries)
@@ -322,6 +388,9 @@ class Client(BaseClient):
         default_model: The model used when a call names none.
         default_headers: Headers added to every call.
         retry_ambiguous: Also retry failures after the body was sent (may pay twice).
+        budget: A spending limit in USD (or a shared :class:`~imagewright.pricing.Budget`): a
+            call whose estimate would exceed what is left raises ``BudgetExceededError`` and
+            nothing is sent. Actual costs (from ``usage``) are recorded as calls complete.
     """
 
     _http: httpx.Client | None
@@ -353,17 +422,42 @@ class Client(BaseClient):
         """Send an already compiled call and wait for its :class:`Result`."""
         if call.stream:
             raise ValueError("this call streams; use send_stream()")
-        out = _transport.send(self.http, self.settings, call, self._send_options(transport))
+        opts = self._send_options(transport)
+        held = self._reserve(call)
+        try:
+            out = _transport.send(self.http, self.settings, call, opts)
+        except BaseException as exc:
+            self._settle(held, error=exc)
+            raise
         assert isinstance(out, Result)
+        self._settle(held, out)
         return out
 
     def send_stream(self, call: ApiCall, **transport: Any) -> Iterator[StreamEvent]:
         """Send a streaming call; yields partial images, then one final :class:`Result`."""
         if not call.stream:
             call = call.with_params(stream=True)
-        out = _transport.send(self.http, self.settings, call, self._send_options(transport))
+        opts = self._send_options(transport)
+        held = self._reserve(call)
+        try:
+            out = _transport.send(self.http, self.settings, call, opts)
+        except BaseException as exc:
+            self._settle(held, error=exc)
+            raise
         assert not isinstance(out, Result)
-        return out
+        return self._settled_stream(out, held)
+
+    def _settled_stream(
+        self, events: Iterator[StreamEvent], held: Reservation | None
+    ) -> Iterator[StreamEvent]:
+        try:
+            for event in events:
+                if isinstance(event, Result):
+                    self._settle(held, event)
+                yield event
+        except BaseException as exc:
+            self._settle(held, error=exc)
+            raise
 
     def generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
@@ -435,23 +529,37 @@ class AsyncClient(BaseClient):
         """Send an already compiled call and wait for its :class:`Result`."""
         if call.stream:
             raise ValueError("this call streams; use send_stream()")
-        out = await _transport.asend(self.http, self.settings, call, self._send_options(transport))
+        opts = self._send_options(transport)
+        held = self._reserve(call)
+        try:
+            out = await _transport.asend(self.http, self.settings, call, opts)
+        except BaseException as exc:
+            self._settle(held, error=exc)
+            raise
         assert isinstance(out, Result)
+        self._settle(held, out)
         return out
 
     def send_stream(self, call: ApiCall, **transport: Any) -> AsyncIterator[StreamEvent]:
         """Send a streaming call; ``async for`` partial images, then one final :class:`Result`."""
         if not call.stream:
             call = call.with_params(stream=True)
-        return self._stream(call, self._send_options(transport))
+        opts = self._send_options(transport)
+        return self._stream(call, opts, self._reserve(call))
 
     async def _stream(
-        self, call: ApiCall, opts: _transport.SendOptions
+        self, call: ApiCall, opts: _transport.SendOptions, held: Reservation | None
     ) -> AsyncIterator[StreamEvent]:
-        out = await _transport.asend(self.http, self.settings, call, opts)
-        assert not isinstance(out, Result)
-        async for event in out:
-            yield event
+        try:
+            out = await _transport.asend(self.http, self.settings, call, opts)
+            assert not isinstance(out, Result)
+            async for event in out:
+                if isinstance(event, Result):
+                    self._settle(held, event)
+                yield event
+        except BaseException as exc:
+            self._settle(held, error=exc)
+            raise
 
     async def generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
