@@ -333,6 +333,10 @@ def test_from_color_is_a_tolerance_key() -> None:
     arr[0, 2] = (40, 255, 0)
     m = Mask.from_color(arr, (0, 255, 0), tolerance=16)
     assert m.to_array().tolist() == [[True, True, False], [False, False, False]]
+    assert Mask.from_color(Image.fromarray(arr), (0, 255, 0), tolerance=16) == m
+    assert Mask.from_color(arr, (0, 255, 0), tolerance=0).coverage == 1 / 6
+    with pytest.raises(MaskError, match="key colour"):
+        Mask.from_color(arr, (0, 300, 0))
 
 
 def test_coverage_array_validation() -> None:

@@ -36,7 +36,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageChops
+from PIL import Image
 
 from . import _raster
 from ._mask_inputs import (
@@ -243,13 +243,25 @@ class Mask:
         tolerance: int = 16,
     ) -> Mask:
         """Pixels within ``tolerance`` of ``rgb`` on every channel are editable (a chroma key)."""
-        bands = pixels(image, "image").convert("RGB").split()
-        keyed = [
-            band.point([255 if v - tolerance <= i <= v + tolerance else 0 for i in range(256)])
-            for band, v in zip(bands, rgb, strict=True)
-        ]
-        both = ImageChops.multiply(ImageChops.multiply(keyed[0], keyed[1]), keyed[2])
-        return cls(np.asarray(both) > 0)
+        if not (
+            len(rgb) == 3
+            and all(isinstance(v, int) and 0 <= v <= 255 for v in rgb)
+            and isinstance(tolerance, int)
+            and tolerance >= 0
+        ):
+            raise fail("rgb", (rgb, tolerance), "bad key colour", "rgb in 0..255, tolerance >= 0")
+        a: npt.NDArray[np.uint8] | None = None
+        if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3:
+            a = image if image.shape[2] in (3, 4) else None  # RGB(A) arrays need no copy
+        if a is None:
+            a = np.asarray(pixels(image, "image").convert("RGB"))
+        keep = np.ones(a.shape[:2], dtype=bool)
+        for c, v in enumerate(rgb):
+            lo = max(0, v - tolerance)
+            span = min(255, v + tolerance) - lo
+            # Unsigned wrap-around: (x - lo) mod 256 <= span  <=>  lo <= x <= lo + span.
+            keep &= (a[..., c] - np.uint8(lo)) <= np.uint8(span)
+        return cls._of(keep)
 
     @classmethod
     def outpaint(
