@@ -390,7 +390,7 @@ def _encode(im: Image.Image, prefer: str) -> tuple[bytes, ImageFormat]:
     return buf.getvalue(), "png"
 
 
-def _reencode_reasons(im: Image.Image, data: bytes, fmt: str) -> tuple[list[str], int]:
+def _reencode_reasons(im: Image.Image, data: bytes, fmt: str) -> list[str]:
     """Why encoded bytes cannot be sent as they are (empty list: pass through)."""
     reasons: list[str] = []
     orientation = 1
@@ -407,7 +407,7 @@ def _reencode_reasons(im: Image.Image, data: bytes, fmt: str) -> tuple[list[str]
         reasons.append(f"EXIF orientation {orientation} applied")
     if im.mode == "CMYK":
         reasons.append("CMYK converted to RGB")
-    return reasons, orientation
+    return reasons
 
 
 def _load_bytes(
@@ -449,8 +449,7 @@ def _load_bytes(
                 allowed="a still image; open it with PIL, seek() to a frame and pass that",
             )
         )
-    reasons, _ = _reencode_reasons(im, data, fmt)
-    return data, fmt, im, reasons  # type: ignore[return-value]
+    return data, fmt, im, _reencode_reasons(im, data, fmt)  # type: ignore[return-value]
 
 
 def load_image(
@@ -502,8 +501,8 @@ def load_image(
         data, fmt = _encode(upright, prefer="png")
         notes.insert(0, f"{label.strip('<>')} encoded as PNG")
         width, height, mode = upright.width, upright.height, upright.mode
-        if len(data) >= MAX_IMAGE_BYTES:
-            raise _too_large(param, label, len(data))
+    if len(data) >= MAX_IMAGE_BYTES:  # re-encoding can grow a file past the limit
+        raise _too_large(param, label, len(data))
     stem = Path(filename or name or param.replace("[", "_").replace("]", "")).stem or "image"
     return EncodedImage(
         data=data,
