@@ -51,21 +51,19 @@ class _ReplyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """An httpx transport (sync and async) backed by a :class:`Sandbox`.
 
-        Args:
-            sandbox: The engine to answer from; a new ``Sandbox(**behaviour)`` when omitted.
-            **behaviour: :class:`Behaviour` fields for the new sandbox.
+    Args:
+        sandbox: The engine to answer from; a new ``Sandbox(**behaviour)`` when omitted.
+        **behaviour: :class:`Behaviour` fields for the new sandbox.
 
-        Example:
-            >>> import anyio
-    import anyio.to_thread
-    import httpx
-            >>> from imagewright.sandbox import SandboxTransport
-            >>> transport = SandboxTransport()
-            >>> with httpx.Client(transport=transport, base_url="http://sandbox/v1") as http:
-            ...     r = http.post("/images/generations", json={"model": "gpt-image-2", "prompt": "a fox",
-            ...                   "quality": "low"}, headers={"Authorization": "Bearer sandbox"})
-            >>> r.status_code, r.headers["x-imagewright-sandbox"], transport.sandbox.billed_images
-            (200, '1', 1)
+    Example:
+        >>> import httpx
+        >>> from imagewright.sandbox import SandboxTransport
+        >>> transport = SandboxTransport()
+        >>> with httpx.Client(transport=transport, base_url="http://sandbox/v1") as http:
+        ...     r = http.post("/images/generations", json={"model": "gpt-image-2", "prompt": "a fox",
+        ...                   "quality": "low"}, headers={"Authorization": "Bearer sandbox"})
+        >>> r.status_code, r.headers["x-imagewright-sandbox"], transport.sandbox.billed_images
+        (200, '1', 1)
     """
 
     def __init__(self, sandbox: Sandbox | None = None, **behaviour: Any) -> None:
