@@ -376,8 +376,8 @@ def _check_size(c: _Checker, size: Any) -> None:
         return
     if c.strict and c.spec is not None:
         reasons = c.spec.check_size(size)
-        for reason in reasons:
-            c.fail("size", size, reason, c.spec.sizes.describe())
+        if reasons:
+            c.fail("size", size, "; ".join(reasons), c.spec.sizes.describe())
         if not reasons and c.spec.sizes.is_experimental(size):
             c.warn(
                 f"size {size} is above 2560x1440, which the API calls experimental",
