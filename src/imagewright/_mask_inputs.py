@@ -129,3 +129,29 @@ def thin_share(hard: npt.NDArray[np.bool_]) -> float:
         return 0.0 if total else 1.0
     opened = _raster.dilate(_raster.erode(small, r), r)
     return 1.0 - int(np.count_nonzero(opened & small)) / total
+
+
+def coverage_array(coverage: npt.ArrayLike) -> npt.NDArray[Any]:
+    """A private copy of user coverage as ``bool`` or ``float32`` in 0..1, or ``MaskError``."""
+    a = np.asarray(coverage)
+    if a.ndim != 2 or 0 in a.shape:
+        raise fail("mask", getattr(a, "shape", a), "coverage must be a 2-D array", "HxW")
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise fail("mask", "float array", "float coverage must be in 0..1", "0.0..1.0")
+        hard = (a == 0) | (a == 1)
+        return (a == 1) if hard.all() else a.astype(np.float32)
+    if a.dtype.kind in "iu":
+        if not np.isin(a, (0, 1)).all():
+            raise fail(
+                "mask",
+                f"{a.dtype} array",
+                "integer coverage must be 0 or 1; for a 0..255 mask image use "
+                "Mask.from_image(arr, editable='white') or 'black'",
+                "bool, 0/1 or floats in 0..1",
+            )
+        return a.astype(bool)
+    if a.dtype != np.bool_:
+        raise fail("mask", str(a.dtype), "unsupported coverage dtype", "bool or float 0..1")
+    out: npt.NDArray[Any] = a.copy()
+    return out

@@ -171,3 +171,25 @@ def pad_image(
             row = canvas.crop((0, top + h - 1, size[0], top + h))
             canvas.paste(row.resize((size[0], bottom), near), (0, top + h))
     return canvas
+
+
+def overlay(
+    base: Image.Image, cov: Array, color: tuple[int, int, int], opacity: float
+) -> Image.Image:
+    """``base`` with ``cov`` tinted ``color`` at ``opacity`` and its hard edge outlined."""
+    out = base.copy()
+    box = bbox(cov)
+    if box is None:
+        return out
+    hard = cov if cov.dtype == np.bool_ else cov >= 0.5
+    line = max(1, round(max(base.size) / 400))
+    # erode() leaves the image border alone, so regions touching it are not outlined there.
+    edge = hard & ~erode(hard, line)
+    # Only the bounding box changes; blending just that region keeps 4K previews fast.
+    x0, y0, x1, y1 = box
+    region = out.crop(box)
+    tint = Image.fromarray(to_u8(cov[y0:y1, x0:x1])).point(lambda v: round(v * opacity))
+    region = Image.composite(Image.new("RGB", region.size, color), region, tint)
+    region.paste(color, (0, 0, *region.size), Image.fromarray(to_u8(edge[y0:y1, x0:x1])))
+    out.paste(region, box)
+    return out

@@ -44,6 +44,7 @@ from ._mask_inputs import (
     Number,
     box_px,
     coords,
+    coverage_array,
     draw,
     fail,
     pads,
@@ -111,28 +112,7 @@ class Mask:
     __slots__ = ("_cov", "_digest")
 
     def __init__(self, coverage: npt.ArrayLike) -> None:
-        a = np.asarray(coverage)
-        if a.ndim != 2 or 0 in a.shape:
-            raise fail("mask", getattr(a, "shape", a), "coverage must be a 2-D array", "HxW")
-        if a.dtype.kind == "f":
-            if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-                raise fail("mask", "float array", "float coverage must be in 0..1", "0.0..1.0")
-            hard = (a == 0) | (a == 1)
-            a = (a == 1) if hard.all() else a.astype(np.float32)
-        elif a.dtype.kind in "iu":
-            if not np.isin(a, (0, 1)).all():
-                raise fail(
-                    "mask",
-                    f"{a.dtype} array",
-                    "integer coverage must be 0 or 1; for a 0..255 mask image use "
-                    "Mask.from_image(arr, editable='white') or 'black'",
-                    "bool, 0/1 or floats in 0..1",
-                )
-            a = a.astype(bool)
-        elif a.dtype != np.bool_:
-            raise fail("mask", str(a.dtype), "unsupported coverage dtype", "bool or float 0..1")
-        else:
-            a = a.copy()
+        a = coverage_array(coverage)
         a.setflags(write=False)
         self._cov: npt.NDArray[Any] = a
         self._digest: str | None = None
@@ -583,23 +563,7 @@ class Mask:
             scale = max_side / max(base.size)
             small = (max(1, round(base.width * scale)), max(1, round(base.height * scale)))
             base, m = base.resize(small, Image.Resampling.BOX), m.resize(small)
-        out = base.copy()
-        box = m.bbox
-        if box is None:
-            return out
-        # Only the bounding box changes; blending just that region keeps 4K previews fast.
-        x0, y0, x1, y1 = box
-        region = out.crop(box)
-        cov = m._cov[y0:y1, x0:x1]
-        tint = Image.fromarray(_raster.to_u8(cov)).point(lambda v: round(v * opacity))
-        region = Image.composite(Image.new("RGB", region.size, color), region, tint)
-        hard = m.harden()._cov
-        line = max(1, round(max(m.size) / 400))
-        # erode() leaves the image border alone, so regions touching it are not outlined there.
-        edge = (hard & ~_raster.erode(hard, line))[y0:y1, x0:x1]
-        region.paste(color, (0, 0, *region.size), Image.fromarray(_raster.to_u8(edge)))
-        out.paste(region, box)
-        return out
+        return _raster.overlay(base, m._cov, color, opacity)
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()
