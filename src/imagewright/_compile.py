@@ -14,7 +14,8 @@ import shlex
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from .edit import EditRequest, PromptLike
@@ -98,7 +99,8 @@ class ApiCall:
         images_as_list: Whether the images go as repeated ``image[]`` parts (else one ``image``).
         mask: The encoded OpenAI mask (RGBA PNG, alpha 0 = editable), if any.
         markup: The encoded markup overlay, if any.
-        fingerprint: sha256 over everything that affects the output image.
+        fingerprint: sha256 over everything that affects the output image (lazy: hashing
+            large inputs costs about 1 ms per MB, paid only when a fingerprint is read).
         warnings: Non-fatal findings of the compiler (also emitted as Python warnings).
     """
 
@@ -110,9 +112,13 @@ class ApiCall:
     images_as_list: bool = False
     mask: EncodedImage | None = None
     markup: EncodedImage | None = None
-    fingerprint: str = ""
     warnings: tuple[str, ...] = ()
     finish: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 over everything that affects the output image (computed on first use)."""
+        return fingerprint(self.endpoint, self.params, self.images, self.mask, self.markup)
 
     @property
     def is_edit(self) -> bool:
@@ -161,7 +167,7 @@ class ApiCall:
                 params.pop(key, None)
             else:
                 params[key] = value
-        return _finalise(self, params)
+        return replace(self, params=params, model=params.get("model"), prompt=str(params["prompt"]))
 
     def to_curl(self, base_url: str = "https://api.openai.com/v1") -> str:
         """A curl command reproducing this call, with the key left as ``$OPENAI_API_KEY``.
@@ -241,23 +247,6 @@ def fingerprint(
     }
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _finalise(call: ApiCall, params: dict[str, Any]) -> ApiCall:
-    fp = fingerprint(call.endpoint, params, call.images, call.mask, call.markup)
-    return ApiCall(
-        endpoint=call.endpoint,
-        model=params.get("model"),
-        prompt=str(params.get("prompt", "")),
-        params=params,
-        images=call.images,
-        images_as_list=call.images_as_list,
-        mask=call.mask,
-        markup=call.markup,
-        fingerprint=fp,
-        warnings=call.warnings,
-        finish=call.finish,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,7 +576,7 @@ def _conclude(
     _check_common(c, params, edit=endpoint == EDITS)
     _check_extra_body(c, extra_body or {})
     c.raise_if_any()
-    call = ApiCall(
+    return ApiCall(
         endpoint=endpoint,
         model=c.model,
         prompt=text,
@@ -595,7 +584,6 @@ def _conclude(
         warnings=c.emit_warnings(),
         **fields,
     )
-    return _finalise(call, params)
 
 
 def _safe_prompt(c: _Checker, prompt: PromptLike, model: str | None) -> str:
