@@ -106,17 +106,21 @@ def from_u8(a: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     return out
 
 
-def _gaussian(im: Image.Image, sigma: float) -> Image.Image:
+def _gaussian(u8: npt.NDArray[np.uint8], sigma: float) -> npt.NDArray[np.uint8]:
     from PIL import ImageFilter
 
     factor = int(sigma // 2) if sigma >= 4 else 1
     if factor == 1:
-        return im.filter(ImageFilter.GaussianBlur(sigma))
-    # Blurring a downscaled copy is ~3x faster; the upscaled result is smooth by construction.
-    small_size = (max(1, -(-im.width // factor)), max(1, -(-im.height // factor)))
-    small = im.resize(small_size, Image.Resampling.BOX)
+        return np.asarray(Image.fromarray(u8).filter(ImageFilter.GaussianBlur(sigma)))
+    # Blurring a downscaled copy is ~3x faster and the upscaled result is smooth anyway.
+    # Padding to whole blocks (repeating the edge, as Pillow's blur does) keeps reduce() and the
+    # upscale on the same pixel grid.
+    h, w = u8.shape
+    padded = np.pad(u8, ((0, -h % factor), (0, -w % factor)), mode="edge")
+    small = Image.fromarray(padded).reduce(factor)
     small = small.filter(ImageFilter.GaussianBlur(sigma / factor))
-    return small.resize(im.size, Image.Resampling.BILINEAR)
+    big = small.resize((padded.shape[1], padded.shape[0]), Image.Resampling.BILINEAR)
+    return np.asarray(big)[:h, :w]
 
 
 def blur(a: Array, sigma: float) -> npt.NDArray[np.float32]:
@@ -126,8 +130,7 @@ def blur(a: Array, sigma: float) -> npt.NDArray[np.float32]:
     if box is None:
         return out
     win = _expand(box, int(3 * sigma) + 2, a.shape)
-    blurred = _gaussian(Image.fromarray(to_u8(a[win])), sigma)
-    out[win] = from_u8(np.asarray(blurred))
+    out[win] = from_u8(_gaussian(to_u8(a[win]), sigma))
     return out
 
 
