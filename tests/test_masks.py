@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from imagewright._png import encode_alpha_png
 from imagewright.errors import MaskError
@@ -214,6 +214,16 @@ def test_feather_makes_a_soft_edge_centred_on_the_original_edge() -> None:
     changed = np.count_nonzero(soft.harden().to_array() != m.to_array())
     assert changed <= 2 * (100 + 50)  # at most about one pixel ring differs
     assert m.feather(0) is m
+
+
+@pytest.mark.parametrize("radius", [3, 8, 16, 40])
+def test_feather_matches_a_gaussian_blur_inside_the_frame(radius: int) -> None:
+    # Large radii blur a downscaled copy; it must stay on the same pixel grid (no shift).
+    m = Mask.ellipse((301, 203), (40, 30, 250, 170))
+    soft = m.feather(radius).to_array()
+    exact = m.to_white_editable().filter(ImageFilter.GaussianBlur(radius / 2))
+    diff = np.abs(soft - np.asarray(exact) / 255)[10:-10, 10:-10]
+    assert diff.max() <= 0.03
 
 
 def test_soft_mask_is_hardened_at_one_half_for_openai() -> None:
