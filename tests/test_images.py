@@ -15,6 +15,7 @@ from imagewright.errors import ImageInputError
 from imagewright.images import (
     MAX_INPUT_PIXELS,
     EncodedImage,
+    _declared_size,
     load_image,
     load_images,
     sniff_format,
@@ -304,6 +305,32 @@ def test_decompression_bomb_header_is_refused_before_decoding(side: int) -> None
         load_image(data, param="image[0]")
     assert info.value.params == ["image[0]"]
     assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's global is left alone
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "kw"),
+    [
+        ("PNG", "RGB", {}),
+        ("JPEG", "RGB", {}),
+        ("JPEG", "RGB", {"progressive": True}),
+        ("WEBP", "RGB", {}),
+        ("WEBP", "RGB", {"lossless": True}),
+        ("WEBP", "RGBA", {}),
+    ],
+)
+def test_header_size_is_read_without_pillow(fmt: str, mode: str, kw: dict[str, object]) -> None:
+    buf = io.BytesIO()
+    _gradient(77, 45).convert(mode).save(buf, format=fmt, **kw)
+    data = buf.getvalue()
+    assert _declared_size(data, sniff_format(data) or "") == (77, 45)
+
+
+def test_jpeg_bomb_header_is_refused_before_pillow_sees_it() -> None:
+    data = bytearray(_jpeg(_gradient(16, 16)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 12_000, 12_000)  # 144 Mpx: Pillow would warn
+    with pytest.raises(ImageInputError, match="12000x12000"):
+        load_image(bytes(data))
 
 
 def test_pixel_ceiling_is_well_above_4k() -> None:

@@ -29,7 +29,6 @@ import hashlib
 import io
 import os
 import struct
-import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -323,13 +322,56 @@ def _complete(data: bytes, fmt: str) -> bool:
 # --------------------------------------------------------------------------- decoding / encoding
 
 
-def _open(data: bytes, param: str, label: str) -> Image.Image:
-    """Open the header with our pixel ceiling, turning Pillow's bomb checks into our error."""
+_SOF_MARKERS = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+
+
+def _declared_size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """Width and height from the header bytes alone, or ``None`` when they cannot be read."""
+    if fmt == "png":
+        # Trust the IHDR only when its CRC matches; a damaged header is reported as corrupt.
+        if len(data) < 33 or zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big"):
+            return None
+        w, h = struct.unpack_from(">II", data, 16)
+        return w, h
+    if fmt == "jpeg":
+        pos, n = 2, len(data)
+        while pos + 9 <= n and data[pos] == 0xFF:
+            marker = data[pos + 1]
+            if marker == 0xFF:
+                pos += 1
+            elif marker in _SOF_MARKERS:
+                h, w = struct.unpack_from(">HH", data, pos + 5)
+                return w, h
+            elif marker == 0x01 or 0xD0 <= marker <= 0xD8:
+                pos += 2
+            else:
+                pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        return None
+    kind = data[12:16]
+    if kind == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if kind == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if kind == b"VP8 " and len(data) >= 30:
+        w, h = struct.unpack_from("<HH", data, 26)
+        return w & 0x3FFF, h & 0x3FFF
+    return None
+
+
+def _open(data: bytes, fmt: str, param: str, label: str) -> Image.Image:
+    """Open the header, refusing images over our pixel ceiling before Pillow sees them.
+
+    Reading the size ourselves first means Pillow's own bomb check (at a higher limit, and a
+    process-wide warning) never fires for an image we accept or refuse.
+    """
+    size = _declared_size(data, fmt)
+    if size is not None and size[0] * size[1] > MAX_INPUT_PIXELS:
+        raise _bomb(param, label, size)
     try:
-        # Pillow warns between MAX_IMAGE_PIXELS and twice that; our own ceiling (lower) decides.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
+        im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
     except Image.DecompressionBombError as exc:
         raise _bomb(param, label, None) from exc
     except Exception as exc:
@@ -433,7 +475,7 @@ def _load_bytes(
                 param, label, f"unsupported format: {_describe_unknown(data)}", allowed=_ALLOWED
             )
         )
-    im = _open(data, param, label)
+    im = _open(data, fmt, param, label)
     if not _complete(data, fmt):
         raise ImageInputError(
             Problem(param, label, f"the {fmt.upper()} file is truncated (its end is missing)")
