@@ -190,7 +190,8 @@ class Mask:
                 allowed="an RGBA PNG whose transparent pixels mark the editable area, or "
                 "editable='white' / editable='black' to say which colour marks it",
             )
-        return cls(np.asarray(im.convert("RGBA").getchannel("A")) == 0)
+        rgba = im if im.mode in ("RGBA", "LA") else im.convert("RGBA")  # skip a 4K copy
+        return cls._of(np.asarray(rgba.getchannel("A")) == 0)
 
     @classmethod
     def from_image(
