@@ -34,7 +34,10 @@ async def test_estimate_matches_what_the_sandbox_billed(
         estimate = client.client.estimate(prompt, **options)
         result = await client.generate(prompt, **options)
     else:
-        request = EditRequest([png_bytes((1024, 768)), png_bytes((512, 512))], prompt,)
+        request = EditRequest(
+            [png_bytes((1024, 768)), png_bytes((512, 512))],
+            prompt,
+        )
         estimate = client.client.estimate(request, **options)
         result = await client.edit(request, **options)
     await client.close()

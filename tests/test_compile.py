@@ -170,7 +170,8 @@ def test_a_layout_error_keeps_its_type_through_the_client() -> None:
     from imagewright import Layout, TextBlock, TextFitError
 
     layout = Layout(
-        "1024x1024", [TextBlock("An extremely long headline " * 20, (0.1, 0.1, 0.2, 0.03), role="headline")]
+        "1024x1024",
+        [TextBlock("An extremely long headline " * 20, (0.1, 0.1, 0.2, 0.03), role="headline")],
     )
     client = imagewright.Client.sandbox()
     try:
