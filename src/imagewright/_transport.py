@@ -321,13 +321,29 @@ def build_result(
     )
 
 
+class FinishWarning(UserWarning):
+    """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
+    image is returned as it came."""
+
+
 def _finished(out: OutputImage, finish: Callable[[Any], Any]) -> OutputImage:
     import io
+    import warnings
 
-    image = finish(out.image)
-    buf = io.BytesIO()
-    fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(out.format, "PNG")
-    image.save(buf, format=fmt)
+    try:
+        image = finish(out.image)
+        buf = io.BytesIO()
+        fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(out.format, "PNG")
+        image.save(buf, format=fmt)
+    except Exception as exc:
+        # The image is paid for: never lose it to a local post-processing failure.
+        warnings.warn(
+            f"finishing output {out.index} failed ({type(exc).__name__}: {exc}); "
+            "returning the API's image unfinished",
+            FinishWarning,
+            stacklevel=2,
+        )
+        return out
     return OutputImage(
         buf.getvalue(), out.format if fmt != "PNG" else "png", out.index, raw=out.data
     )
