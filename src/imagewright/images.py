@@ -17,10 +17,11 @@ What happens to each kind of input:
   :attr:`EncodedImage.notes` says what was changed.
 - PIL images and arrays (``HxW``, ``HxWx3``, ``HxWx4``; ``uint8``, ``bool`` or float in
   0..1) are encoded as PNG.
-- GIF, BMP, TIFF, HEIC, SVG, PDF, text and anything else are refused with
-  :class:`~imagewright.errors.ImageInputError`, as are empty files, truncated or corrupt
-  images, files of 50 MB or more, images over :data:`MAX_INPUT_PIXELS` (decompression bombs)
-  and more than 16 images.
+- GIF, animated PNG/WebP, BMP, TIFF, HEIC, SVG, PDF, text and anything else are refused
+  with :class:`~imagewright.errors.ImageInputError`, as are empty files, truncated or corrupt
+  images, files of 50 MB or more, images over :data:`MAX_INPUT_PIXELS` (decompression bombs,
+  refused from the header before Pillow opens them) and more than 16 images. Errors name the
+  parameter (``image[3]``) and the input (its file name, or ``<bytes>``).
 """
 
 from __future__ import annotations
