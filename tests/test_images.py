@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from imagewright.errors import ImageInputError
@@ -209,6 +211,16 @@ def test_text_renamed_png_is_refused_as_text(tmp_path: Path) -> None:
     assert info.value.problems[0].value == "notes.png"
 
 
+def test_damaged_pixel_data_is_refused_only_with_verify() -> None:
+    data = bytearray(_png(_gradient(64, 64)))
+    idat = data.index(b"IDAT")
+    data[idat + 40 : idat + 48] = b"\x00" * 8  # inside the compressed pixels; the chunk stays whole
+    assert load_image(bytes(data)).data == bytes(data)  # default: structure only, sent unchanged
+    with pytest.raises(ImageInputError, match="cannot be decoded"):
+        load_image(bytes(data), verify=True)
+    assert load_image(_png(_gradient()), verify=True).notes == ()  # a good file still passes
+
+
 def test_corrupt_png_header_is_refused() -> None:
     data = bytearray(_png(_gradient()))
     data[16:24] = b"\xff" * 8  # width/height: garbage, and the IHDR CRC no longer matches
@@ -406,3 +418,37 @@ def test_encoded_image_repr_and_defaults() -> None:
     assert enc.notes == ()
     assert "1x2" in repr(enc)
     assert enc.has_alpha
+
+
+def _samples() -> list[bytes]:
+    out = []
+    for fmt in ("PNG", "JPEG", "WEBP"):
+        buf = io.BytesIO()
+        _gradient(24, 16).save(buf, format=fmt)
+        out.append(buf.getvalue())
+    return out
+
+
+_SAMPLES = _samples()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(range(len(_SAMPLES))),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+    st.integers(0, 10_000),
+)
+def test_damaged_files_give_an_image_or_an_image_input_error(
+    which: int, flips: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(_SAMPLES[which])
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    data = data[: max(0, len(data) - cut % len(data))]
+    try:
+        enc = load_image(bytes(data))
+    except ImageInputError:
+        return  # refused with our error, never a stray Pillow/struct/zlib exception
+    assert enc.format in ("png", "jpeg", "webp")
+    assert enc.width > 0
+    assert enc.height > 0

@@ -496,7 +496,7 @@ def _load_bytes(
 
 
 def load_image(
-    source: ImageSource, *, param: str = "image", filename: str | None = None
+    source: ImageSource, *, param: str = "image", filename: str | None = None, verify: bool = False
 ) -> EncodedImage:
     """Turn ``source`` into an :class:`EncodedImage`, or raise :class:`ImageInputError`.
 
@@ -508,6 +508,9 @@ def load_image(
         param: The parameter name used in error messages, e.g. ``"image[2]"``.
         filename: The filename to send; defaults to the source's name (extension fixed to
             match the format).
+        verify: Also decode every pixel of bytes that would be passed through, refusing
+            damaged pixel data inside an intact file. Off by default: it costs a full decode
+            (~150 ms for a 3840x2160 PNG), and the API refuses such files without charge.
 
     Example:
         >>> import numpy as np
@@ -522,14 +525,15 @@ def load_image(
     notes: list[str] = []
     if data is not None:
         data, fmt, im, notes = _load_bytes(data, param, label)
-        if notes:
+        if notes or verify:
             try:
                 im.load()
-                upright = ImageOps.exif_transpose(im)
+                upright = ImageOps.exif_transpose(im) if notes else im
             except Exception as exc:
                 raise ImageInputError(
                     Problem(param, label, f"the image cannot be decoded ({exc})", allowed=_ALLOWED)
                 ) from exc
+        if notes:
             upright = _normalise_mode(upright, [])
             data, fmt = _encode(upright, prefer=fmt)
             width, height, mode = upright.width, upright.height, upright.mode
