@@ -466,6 +466,17 @@ def test_prepare_mask_rgb_without_alpha_needs_editable() -> None:
     assert Mask.from_alpha(black) == ~Mask.box((64, 48), (16, 12, 48, 36))
 
 
+def test_prepare_mask_opaque_rgba_drawing_suggests_editable_white() -> None:
+    image = load_image(_image(64, 48))
+    drawing = Image.new("RGBA", (64, 48), (0, 0, 0, 255))
+    drawing.paste((255, 255, 255, 255), (8, 8, 24, 24))  # white = "edit here", but opaque
+    with pytest.raises(MaskError, match="no fully transparent pixel") as info:
+        prepare_mask(_png(drawing), image=image)
+    assert "editable='white'" in str(info.value)
+    enc = prepare_mask(_png(drawing), image=image, editable="white")
+    assert Mask.from_alpha(enc) == Mask.box((64, 48), (8, 8, 24, 24))
+
+
 def test_prepare_mask_resizes_a_same_aspect_mask_with_a_warning() -> None:
     image = load_image(_image(64, 64))
     with pytest.warns(MaskWarning, match="resized"):

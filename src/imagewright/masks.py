@@ -618,4 +618,14 @@ def prepare_mask(
     else:
         source = mask if isinstance(mask, EncodedImage) else load_image(mask, param=param)
         m = Mask.from_image(source, editable=editable or "transparent", param=param)
+        if editable is None and m.bbox is None:
+            # The classic mistake: white-on-black drawn on an opaque RGBA canvas.
+            raise fail(
+                param,
+                source.filename,
+                "the mask has an alpha channel but no fully transparent pixel, so OpenAI "
+                "would edit nothing",
+                allowed="transparent pixels where the edit goes, or editable='white' / "
+                "editable='black' if a colour marks it",
+            )
     return m.to_openai(image, param=param)
