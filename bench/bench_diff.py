@@ -11,6 +11,7 @@ Run: ``python bench/bench_diff.py [--repeat N]``
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -21,15 +22,24 @@ from imagewright.diff import Diff, compute_diff
 SIZES = [(1024, 1024, 0.3), (2048, 2048, 1.2), (3840, 2160, 2.5)]
 
 
-def make_pair(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A textured source, an output changed inside a box plus leaks and noise, and the mask."""
+def make_pair(
+    width: int, height: int, mask: str = "box"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A textured source, an output changed inside the mask plus a leak and noise, the mask.
+
+    ``box``: a rectangle over a quarter of the rows. ``band``: a vertical band crossing every
+    row, the worst case for the per-region SSIM (every strip holds both regions).
+    """
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     base = np.stack([128 + 60 * np.sin(x / 37), 128 + 60 * np.cos(y / 23), (x + y) % 256], -1)
     source = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
     output = source.copy()
     editable = np.zeros((height, width), bool)
-    editable[height // 4 : height // 2, width // 4 : width // 2] = True
+    if mask == "box":
+        editable[height // 4 : height // 2, width // 4 : width // 2] = True
+    else:
+        editable[:, width // 3 : width // 2] = True
     output[editable] = 255 - output[editable]
     output[10 : 10 + height // 10, 10 : 10 + width // 10] = 0  # a leak outside the mask
     noise = rng.integers(-3, 4, output.shape)  # re-encoding noise everywhere
@@ -53,12 +63,12 @@ def main() -> None:
         structural_similarity = None
 
     header = (
-        f"{'size':>10} {'best s':>7} {'median':>7} {'target':>6} {'ok':>3} {'ssim':>8} "
+        f"{'size':>10} {'mask':>4} {'best s':>7} {'median':>7} {'target':>6} {'ok':>3} {'ssim':>8} "
         f"{'in/out changed':>15} {'preserved':>9} {'leaks':>5} {'skimage s':>9} {'|Δssim|':>8}"
     )
     print(header)
-    for width, height, target in SIZES:
-        source, output, editable = make_pair(width, height)
+    for (width, height, target), mask in itertools.product(SIZES, ("box", "band")):
+        source, output, editable = make_pair(width, height, mask)
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
@@ -85,7 +95,7 @@ def main() -> None:
         assert pres is not None
         changed = f"{inside.changed_fraction:.3f}/{outside.changed_fraction:.4f}"
         print(
-            f"{width}x{height:<5} {best:7.3f} {median:7.3f} {target:6.1f} "
+            f"{width}x{height:<5} {mask:>4} {best:7.3f} {median:7.3f} {target:6.1f} "
             f"{'yes' if best < target else 'NO':>3} {d.ssim:8.5f} {changed:>15} "
             f"{pres.passed!s:>9} {pres.region_count:>5} {ref_text:>9} {delta_text:>8}"
         )

@@ -21,6 +21,7 @@ from imagewright.diff import (
     ssim,
 )
 from imagewright.errors import ImageInputError, MaskError
+from imagewright.masks import Mask
 
 C1 = (0.01 * 255) ** 2
 C2 = (0.03 * 255) ** 2
@@ -196,7 +197,11 @@ def test_api_mask_image_and_boolean_array_mean_the_same_area():
     rgba = np.zeros((32, 32, 4), np.uint8)
     rgba[..., 3] = np.where(editable, 0, 255)  # the API's rule: alpha 0 = editable
     white = Image.fromarray(editable.astype(np.uint8) * 255, mode="L")
-    for mask in (Image.fromarray(rgba, mode="RGBA"), white, editable.astype(np.uint8)):
+    soft = Mask(editable).feather(2)
+    assert soft.is_soft
+    masks = (Image.fromarray(rgba, mode="RGBA"), white, editable.astype(np.uint8), Mask(editable))
+    assert np.array_equal(compute_diff(src, out, soft).editable, np.asarray(soft) >= 0.5)
+    for mask in masks:
         assert np.array_equal(compute_diff(src, out, mask).editable, editable)
 
 

@@ -67,22 +67,32 @@ def _planar_padded(arr: U8, hp: int, wp: int) -> U8:
 
 
 def _filter(q: F32, blocks: int, w: int) -> F32:
-    """Gaussian-filter a stack of padded strips ``(k, rows+10, wp)`` into ``(k, rows, w)``."""
+    """Gaussian-filter a stack of padded strips ``(k, rows+10, >= (blocks+1)*32)`` into
+    ``(k, rows, w)``."""
     k = q.shape[0]
-    rows = np.matmul(_VERT, q).reshape(-1, _BLOCK)
+    rows = np.matmul(_VERT, q[..., : (blocks + 1) * _BLOCK]).reshape(-1, _BLOCK)
     own = (rows @ _OWN).reshape(k, _ROWS, blocks + 1, _BLOCK)[:, :, :blocks]
     own += (rows[:, : 2 * R] @ _NEXT).reshape(k, _ROWS, blocks + 1, _BLOCK)[:, :, 1:]
     return np.asarray(own.reshape(k, _ROWS, blocks * _BLOCK)[:, :, :w], dtype=np.float32)
 
 
-def _score(
-    y: U8, off: np.float32, qx: F32, qy: F32, xterms: tuple[F32, F32, F32], blocks: int, w: int
-) -> F32:
-    """The SSIM of one strip of ``y`` against the strip of ``x`` already in ``qx``/``xterms``."""
-    mxc, mx, vx = xterms
-    np.subtract(y, off, out=qy[0])
+def _xterms(qx: F32, off: np.float32, w: int) -> tuple[F32, F32, F32]:
+    """Filtered terms of ``x`` from its centred strip and its square (``qx``): the centred
+    mean, the mean and the variance, for ``w`` output columns."""
+    mxc, xx = _filter(qx, -(-w // _BLOCK), w)
+    return mxc, mxc + off, xx - mxc * mxc
+
+
+def _score(y: U8, off: np.float32, qx: F32, xterms: tuple[F32, F32, F32] | None, w: int) -> F32:
+    """The SSIM of a padded strip ``y`` against ``x`` (``qx``: centred strip and its square;
+    ``xterms``: its filtered terms, computed here when ``None``) for ``w`` output columns."""
+    blocks = -(-w // _BLOCK)
+    cols = (blocks + 1) * _BLOCK
+    qy = np.empty((3, y.shape[0], cols), np.float32)
+    np.subtract(y[:, :cols], off, out=qy[0])
     np.multiply(qy[0], qy[0], out=qy[1])
-    np.multiply(qx[0], qy[0], out=qy[2])
+    np.multiply(qx[0, :, :cols], qy[0], out=qy[2])
+    mxc, mx, vx = xterms if xterms is not None else _xterms(qx, off, w)
     my, yy, xy = _filter(qy, blocks, w)
     vy, vxy = yy - my * my, xy - mxc * my
     my += off
@@ -91,54 +101,88 @@ def _score(
     return np.asarray(num / den, dtype=np.float32)
 
 
+def _dilate_cols(cols: Bool) -> Bool:
+    """Columns within ``R`` of a True column."""
+    sums = np.concatenate([[0], np.cumsum(cols)])
+    idx = np.arange(cols.size)
+    return np.asarray(
+        sums[np.minimum(idx + R + 1, cols.size)] > sums[np.maximum(idx - R, 0)], dtype=np.bool_
+    )
+
+
+def _mixed_span(window: Bool) -> tuple[int, int] | None:
+    """The columns ``[x0, x1)`` of the output positions whose 11x11 window (within these
+    rows) holds both editable and protected pixels; ``None`` if there are none."""
+    has_edit = np.asarray(window.any(axis=0), dtype=np.bool_)
+    has_kept = np.asarray(~window.all(axis=0), dtype=np.bool_)
+    both = _dilate_cols(has_edit) & _dilate_cols(has_kept)
+    idx = np.flatnonzero(both)
+    return (int(idx[0]), int(idx[-1]) + 1) if idx.size else None
+
+
 def ssim_maps(a: U8, b: U8, editable: Bool | None) -> list[F32]:
     """SSIM maps of ``a`` against ``b``, averaged over channels: ``[plain]`` without a mask,
     ``[plain, inside, outside]`` with one.
 
     The region maps compare one region alone: the other region's pixels are taken from ``a``
     in both images, so a change on one side of the mask edge never lowers the other side's
-    score. A strip whose window holds no pixel of one region needs no extra work: its region
-    map equals the plain map or is exactly 1. Each channel is centred first (one offset for both
-    images, so identical windows give exactly 1) to keep float32 variances accurate.
+    score. Only positions whose window straddles the mask edge need computing again: elsewhere
+    a region map equals the plain map (window inside the region) or exactly 1 (window in the
+    other region). Each channel is centred first (one offset for both images, so identical
+    windows give exactly 1) to keep float32 variances accurate.
     """
     h, w, c = a.shape
     blocks = -(-w // _BLOCK)
-    hp, wp = -(-h // _ROWS) * _ROWS + 2 * R, (blocks + 1) * _BLOCK
+    hp, wp = -(-h // _ROWS) * _ROWS + 2 * R, (blocks + 2) * _BLOCK
     pa, pb = _planar_padded(a, hp, wp), _planar_padded(b, hp, wp)
     outs = [np.zeros((h, w), np.float32) for _ in range(1 if editable is None else 3)]
     if editable is not None:
         pe = _planar_padded(editable[..., None].view(np.uint8), hp, wp)[0].astype(np.bool_)
-        any_edit = np.r_[editable.any(axis=1), np.zeros(hp - h, bool)]
-        all_edit = np.r_[editable.all(axis=1), np.ones(hp - h, bool)]
+        kept, pk = ~editable, ~pe
+        spans, regions = [], []
+        for r in range(0, h, _ROWS):
+            window = editable[max(0, r - R) : r + _ROWS + R]
+            spans.append(_mixed_span(window))
+            e_here, k_here = bool(window.any()), not bool(window.all())
+            regions.append(
+                (
+                    (outs[1], editable, pe, e_here, k_here),
+                    (outs[2], kept, pk, k_here, e_here),
+                )
+            )
     qx = np.empty((2, _ROWS + 2 * R, wp), np.float32)
-    qy = np.empty((3, _ROWS + 2 * R, wp), np.float32)
     for ch in range(c):
-        off = np.float32(round((float(a[..., ch].mean()) + float(b[..., ch].mean())) / 2))
-        for r0 in range(0, h, _ROWS):
+        for k, r0 in enumerate(range(0, h, _ROWS)):
             span = slice(r0, r0 + _ROWS + 2 * R)
+            # A strip-local offset keeps dark and bright areas alike accurate.
+            used = slice(0, w + 2 * R)
+            means = float(pa[ch, span, used].mean()) + float(pb[ch, span, used].mean())
+            off = np.float32(round(means / 2))
             rows = slice(r0, r0 + min(_ROWS, h - r0))
+            n = rows.stop - r0
             np.subtract(pa[ch, span], off, out=qx[0])
             np.multiply(qx[0], qx[0], out=qx[1])
-            mxc, xx = _filter(qx, blocks, w)
-            xterms = (mxc, mxc + off, xx - mxc * mxc)
-            n = rows.stop - r0
-            plain = _score(pb[ch, span], off, qx, qy, xterms, blocks, w)[:n]
+            plain = _score(pb[ch, span], off, qx, None, w)[:n]
             outs[0][rows] += plain
             if editable is None:
                 continue
-            window = slice(max(0, r0 - R), r0 + _ROWS + R)
-            has_edit, has_kept = any_edit[window].any(), not all_edit[window].all()
-            for out, region_here, other_here, keep in (
-                (outs[1], has_edit, has_kept, pe[span]),
-                (outs[2], has_kept, has_edit, ~pe[span]),
-            ):
-                if not region_here:
+            for out, region, keep, here, other in regions[k]:
+                if not here:  # no pixel of this region in reach: identical by construction
                     out[rows] += 1
-                elif not other_here:
+                    continue
+                if not other:  # the other region is out of reach: same as the plain map
                     out[rows] += plain
-                else:
-                    y = np.where(keep, pb[ch, span], pa[ch, span])
-                    out[rows] += _score(y, off, qx, qy, xterms, blocks, w)[:n]
+                    continue
+                value = np.where(region[rows], plain, np.float32(1))
+                mixed = spans[k]
+                if mixed is not None:
+                    x0, x1 = mixed
+                    cols = slice(x0, wp)
+                    y = np.where(keep[span, cols], pb[ch, span, cols], pa[ch, span, cols])
+                    # x's terms are filtered again over the same columns so that identical
+                    # windows give bit-identical terms, hence exactly 1.
+                    value[:, x0:x1] = _score(y, off, qx[:, :, cols], None, x1 - x0)[:n]
+                out[rows] += value
     for out in outs:
         out /= c
     return outs

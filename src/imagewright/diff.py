@@ -13,9 +13,10 @@ Conventions:
   pixel turned transparent counts as changed.
 * When the output size differs from the source (an edit at another size), the source is resized
   to the output's size (bicubic) before comparing; ``Diff.source_resized`` says so.
-* A mask marks the *editable* area: a boolean array (``True`` = editable; any non-zero integer
-  counts too), or a PIL image read with the API's rule when it has alpha (alpha 0 = editable)
-  and as white-is-editable otherwise. It is resized (nearest) to the output's size if needed.
+* A mask marks the *editable* area: a :class:`~imagewright.masks.Mask` or a 2-D array
+  (``True``, any non-zero integer, or a float >= 0.5 = editable, as a soft mask is hardened when
+  sent), or a PIL image read with the API's rule when it has alpha (alpha 0 = editable) and as
+  white-is-editable otherwise. It is resized (nearest) to the output's size if needed.
 * A pixel is *changed* when any channel moved by more than ``threshold`` levels (of 255).
 * SSIM is scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
   use_sample_covariance=False, data_range=255, channel_axis=-1)``, reimplemented with numpy
@@ -64,8 +65,8 @@ __all__ = [
 
 ImageLike = Union[Image.Image, "npt.NDArray[np.uint8]"]
 """A PIL image or a ``uint8`` array (``HxW``, ``HxWx3`` or ``HxWx4``)."""
-MaskLike = Union["npt.NDArray[Any]", Image.Image]
-"""A boolean editable-area array (``True`` = editable) or a mask image (see the module doc)."""
+MaskLike = Union["npt.NDArray[Any]", Image.Image, Any]
+"""A ``Mask``, an editable-area array (``True`` = editable) or a mask image (see the module doc)."""
 
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
@@ -120,7 +121,7 @@ def _editable(mask: MaskLike, size: tuple[int, int], param: str = "mask") -> Boo
             arr = np.asarray(mask.convert("L")) >= 128
     else:
         raw = np.asarray(mask)
-        if raw.ndim != 2 or raw.dtype.kind not in "biu":
+        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
             raise MaskError(
                 Problem(
                     param,
@@ -129,7 +130,7 @@ def _editable(mask: MaskLike, size: tuple[int, int], param: str = "mask") -> Boo
                     allowed="a 2-D boolean array (True = editable) or a mask image",
                 )
             )
-        arr = raw != 0
+        arr = raw >= 0.5 if raw.dtype.kind == "f" else raw != 0
     if (arr.shape[1], arr.shape[0]) != size:
         im = Image.fromarray(arr.astype(np.uint8) * 255, mode="L")
         arr = np.asarray(im.resize(size, Image.Resampling.NEAREST)) >= 128
