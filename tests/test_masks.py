@@ -113,6 +113,16 @@ def test_mask_png_stream_is_exactly_the_up_filtered_scanlines(m: Mask) -> None:
     assert not decoded[..., :3].any()
 
 
+def test_mask_png_zlib_fallback_decodes_to_the_same_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Masks with millions of edges (noise) are compressed by zlib instead; same pixels.
+    m = Mask(np.random.default_rng(3).random((37, 53)) < 0.5)
+    direct = encode_alpha_png(m.to_array())
+    monkeypatch.setattr("imagewright._png._MAX_DIRECT_CHANGES", 0)
+    fallback = encode_alpha_png(m.to_array())
+    assert fallback != direct
+    assert Mask.from_alpha(fallback) == m == Mask.from_alpha(direct)
+
+
 def test_to_array_polarity_and_copy() -> None:
     m = Mask.box((4, 4), (0, 0, 2, 4))
     a = m.to_array()
