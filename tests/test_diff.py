@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from imagewright import Client
 from imagewright._imageops import label as _label
 from imagewright.diff import (
     DEFAULT_THRESHOLD,
@@ -20,6 +21,7 @@ from imagewright.diff import (
     paste_back,
     ssim,
 )
+from imagewright.edit import EditRequest
 from imagewright.errors import ImageInputError, MaskError
 from imagewright.masks import Mask
 
@@ -407,3 +409,38 @@ def test_to_dict_is_strict_json():
     assert data["inside"]["changed_fraction"] == pytest.approx(d.inside.changed_fraction)
     same = compute_diff(src, src, editable).to_dict()
     assert same["outside"]["psnr"] is None  # infinite
+
+
+# ------------------------------------------------------------------------------ on the sandbox
+
+
+def test_sandbox_edit_is_proven_preserved_leaky_then_restored():
+    src = Image.fromarray(textured(192, 256))
+    mask = Mask.box((256, 192), (64, 48, 192, 144))
+    request = EditRequest(src, "a red balloon", mask=mask)
+    with Client.sandbox() as client:
+        clean = client.edit(request)
+    d = compute_diff(src, clean.output.image, mask)
+    assert d.inside is not None
+    assert d.outside is not None
+    assert d.inside.changed_fraction > 0.2  # the edit happened
+    assert d.outside.changed_fraction == 0.0
+    assert d.outside.ssim == 1.0
+    assert d.preservation
+
+    with Client.sandbox(leakage=0.2) as client:
+        leaky = client.edit(request)
+    d = compute_diff(src, leaky.output.image, mask)
+    pres = d.preservation
+    assert pres is not None
+    assert not pres
+    assert pres.outside.changed_fraction == pytest.approx(0.2, abs=0.01)
+    left, top, right, bottom = pres.regions[0].box
+    assert (left, top, right, bottom) != (64, 48, 192, 144)
+    assert right - left > 128  # the drift is spread over the whole protected frame
+
+    restored = compute_diff(src, d.paste_back(feather=6), mask)
+    assert restored.outside is not None
+    assert restored.outside.changed_pixels == 0
+    assert restored.outside.ssim == 1.0
+    assert restored.preservation
