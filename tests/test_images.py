@@ -345,6 +345,15 @@ def test_jpeg_bomb_header_is_refused_before_pillow_sees_it() -> None:
         load_image(bytes(data))
 
 
+def test_a_lowered_pillow_limit_is_honoured_as_our_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Someone lowered Pillow's bomb threshold: what Pillow would warn about becomes our error
+    # (and no DecompressionBombWarning escapes: pytest would turn it into a failure).
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageInputError, match="at most 1,000 pixels"):
+        load_image(_png(_gradient(40, 40)))
+    assert load_image(_png(_gradient(30, 30))).size == (30, 30)
+
+
 def test_an_8k_image_is_under_the_pixel_ceiling() -> None:
     # 7680x4320 (33 Mpx, four times 4K) is accepted from its header alone: pass-through never
     # decodes pixels, which is also why this header-only file gets through.

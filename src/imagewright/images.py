@@ -369,7 +369,7 @@ def _open(data: bytes, fmt: str, param: str, label: str) -> Image.Image:
     process-wide warning) never fires for an image we accept or refuse.
     """
     size = _declared_size(data, fmt)
-    if size is not None and size[0] * size[1] > MAX_INPUT_PIXELS:
+    if size is not None and size[0] * size[1] > _ceiling():
         raise _bomb(param, label, size)
     try:
         im = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
@@ -379,9 +379,15 @@ def _open(data: bytes, fmt: str, param: str, label: str) -> Image.Image:
         raise ImageInputError(
             Problem(param, label, f"the image cannot be decoded ({exc})", allowed=_ALLOWED)
         ) from exc
-    if im.width * im.height > MAX_INPUT_PIXELS:
+    if im.width * im.height > _ceiling():
         raise _bomb(param, label, (im.width, im.height))
     return im
+
+
+def _ceiling() -> int:
+    """Our pixel ceiling, or Pillow's warning threshold if someone set that lower."""
+    pillow = Image.MAX_IMAGE_PIXELS
+    return min(MAX_INPUT_PIXELS, int(pillow)) if pillow else MAX_INPUT_PIXELS
 
 
 def _bomb(param: str, label: str, size: tuple[int, int] | None) -> ImageInputError:
@@ -391,7 +397,7 @@ def _bomb(param: str, label: str, size: tuple[int, int] | None) -> ImageInputErr
             param,
             label,
             f"the image declares {what} (a decompression bomb or a huge scan)",
-            allowed=f"at most {MAX_INPUT_PIXELS:,} pixels",
+            allowed=f"at most {_ceiling():,} pixels",
         )
     )
 
@@ -541,7 +547,7 @@ def load_image(
             width, height, mode = im.width, im.height, im.mode
     else:
         assert pil is not None
-        if pil.width * pil.height > MAX_INPUT_PIXELS:
+        if pil.width * pil.height > _ceiling():
             raise _bomb(param, label, pil.size)
         upright = ImageOps.exif_transpose(pil)
         upright = _normalise_mode(upright, notes)
