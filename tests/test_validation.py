@@ -336,3 +336,14 @@ def test_warnings_point_at_the_callers_line() -> None:
     with pytest.warns(imagewright.ExperimentalSizeWarning) as record:
         client.compile_generate("x", model="gpt-image-2", size="3840x2160")
     assert record[0].filename == __file__
+
+
+def test_palette_markup_with_transparency_is_accepted() -> None:
+    im = Image.new("P", (64, 48), 0)
+    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    im.paste(1, (2, 2, 10, 10))
+    im.info["transparency"] = 0
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", transparency=0)
+    call = edit(EditRequest(png(), "x", markup=buf.getvalue()), model="gpt-image-2.5-flare")
+    assert call.markup is not None

@@ -32,7 +32,7 @@ from .errors import (
 )
 from .images import EncodedImage
 from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
-from .masks import Mask, MaskWarning
+from .masks import Mask, MaskFinding, MaskWarning
 from .models import UnknownModelWarning
 from .prompt import Prompt, Text
 from .results import OutputImage, PartialImage, Result, Timings, Usage
@@ -68,6 +68,7 @@ __all__ = [
     "Layout",
     "Mask",
     "MaskError",
+    "MaskFinding",
     "MaskWarning",
     "NotFoundError",
     "OutputImage",

@@ -695,7 +695,9 @@ def _prepare_markup(c: _Checker, source: Any, first: EncodedImage) -> EncodedIma
     except ImageInputError as exc:
         c.problems.extend(exc.problems)
         return None
-    if enc.format != "png" or not enc.has_alpha:
+    pixels = enc.to_pil()
+    # Palette PNGs carry transparency in a tRNS chunk, not in an alpha band.
+    if enc.format != "png" or not ("A" in pixels.getbands() or "transparency" in pixels.info):
         c.fail("markup", enc.filename, "markup must be a PNG with transparency", "an RGBA PNG")
         return None
     if enc.size != first.size:
@@ -706,8 +708,7 @@ def _prepare_markup(c: _Checker, source: Any, first: EncodedImage) -> EncodedIma
             f"{first.width}x{first.height}",
         )
         return None
-    alpha = enc.to_pil().getchannel("A")
-    lo, _hi = alpha.getextrema()
+    lo, _hi = pixels.convert("RGBA").getchannel("A").getextrema()
     if lo != 0:
         c.fail(
             "markup",

@@ -314,7 +314,7 @@ class Mask:
         """The editable share of the image, 0..1 (soft pixels count partly)."""
         if self.is_soft:
             return float(self._cov.mean())
-        return np.count_nonzero(self._cov) / self._cov.size
+        return float(np.count_nonzero(self._cov) / self._cov.size)
 
     @property
     def bbox(self) -> tuple[int, int, int, int] | None:
