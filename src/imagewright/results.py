@@ -1,16 +1,22 @@
-"""``Result`` and what it is made of: typed outputs, usage, timings.
+"""``Result`` and what it is made of: outputs, usage, timings, and the proof of what happened.
 
-(Minimal version from the core issue; the results issue makes it rich: diff, checks, cost,
-save/load and notebook display.)
+A :class:`Result` keeps the compiled call (sources, mask, prompt, options) next to what came
+back. Everything expensive is computed on first access and cached: decoded images, the diff of
+each output against the source (:mod:`imagewright.diff`), the preservation verdict, the output
+contract checks (:mod:`imagewright.verify`) and the cost (:mod:`imagewright.pricing`).
+``save()`` writes a folder with the images and a ``result.json`` receipt that ``Result.load``
+reads back into an equal result; in a notebook a result shows source | output | diff.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +25,11 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from ._compile import ApiCall
+    from .diff import Diff, Preservation
     from .images import EncodedImage
+    from .masks import Mask
+    from .pricing import Cost, CostEstimate
+    from .verify import Check
 
 __all__ = [
     "ImagesResponse",
@@ -30,6 +40,7 @@ __all__ = [
     "Result",
     "Timings",
     "Usage",
+    "results_grid",
 ]
 
 
@@ -287,6 +298,156 @@ class Result:
         """``"edit"`` or ``"generate"``."""
         return "edit" if self.call.is_edit else "generate"
 
+    # ---- inputs ----------------------------------------------------------------------------
+
+    @cached_property
+    def source(self) -> Image.Image | None:
+        """The first input image as the API saw it (EXIF orientation applied); ``None`` for a
+        generation."""
+        return self.call.images[0].to_pil() if self.call.images else None
+
+    @cached_property
+    def mask(self) -> Mask | None:
+        """The editable area that was sent (``True`` = editable), or ``None``."""
+        from .masks import Mask
+
+        return Mask.from_alpha(self.call.mask) if self.call.mask is not None else None
+
+    # ---- proof -----------------------------------------------------------------------------
+
+    @cached_property
+    def diffs(self) -> tuple[Diff, ...]:
+        """One :class:`~imagewright.diff.Diff` per output against the source (none for a
+        generation); split inside/outside the mask when there is one."""
+        from .diff import compute_diff
+
+        source = self.source
+        if source is None:
+            return ()
+        return tuple(compute_diff(source, o.image, self.mask) for o in self.outputs)
+
+    @property
+    def diff(self) -> Diff | None:
+        """The first output's diff, or ``None`` for a generation."""
+        return self.diffs[0] if self.diffs else None
+
+    @property
+    def preservation(self) -> Preservation | None:
+        """Whether the first output left the protected area alone (``None`` without a mask)."""
+        return self.diff.preservation if self.diff is not None else None
+
+    def paste_back(self, feather: float = 0) -> Result:
+        """A new result whose outputs have the source's pixels restored outside the mask.
+
+        The protected area becomes byte-identical to the source, which the new result's
+        ``diff`` shows. Outputs are re-encoded losslessly (PNG, or lossless WebP for WebP);
+        a JPEG output becomes a PNG, since JPEG cannot keep pixels exact. The API's bytes stay
+        in each output's ``raw``.
+
+        Args:
+            feather: Width in pixels of a soft seam inside the editable area (0 = hard edge).
+
+        Raises:
+            MaskError: The result is not a masked edit.
+        """
+        from .errors import MaskError, Problem
+
+        if not self.diffs or self.mask is None:
+            raise MaskError(
+                Problem("mask", None, "paste_back needs an edit with a mask", "a masked edit")
+            )
+        outputs = []
+        for out, d in zip(self.outputs, self.diffs, strict=True):
+            fmt = "webp" if out.format == "webp" else "png"
+            buf = io.BytesIO()
+            d.paste_back(feather).save(buf, format=fmt.upper(), lossless=True)
+            outputs.append(OutputImage(buf.getvalue(), fmt, out.index, out.raw or out.data))
+        return replace(self, outputs=tuple(outputs))
+
+    @cached_property
+    def checks(self) -> tuple[Check, ...]:
+        """The output contract checks (count, size, format, alpha, checkerboard, aspect)."""
+        from .verify import checks_for_call
+
+        return tuple(checks_for_call(self.call, [o.data for o in self.outputs]))
+
+    def checks_for(self, index: int) -> tuple[Check, ...]:
+        """The checks about output ``index``, plus the ones about the whole call."""
+        tag = f"[{index}]"
+        return tuple(c for c in self.checks if "[" not in c.name or c.name.endswith(tag))
+
+    @property
+    def checks_passed(self) -> bool:
+        """True when no check failed with severity ``error``."""
+        return all(c.passed or c.severity != "error" for c in self.checks)
+
+    @cached_property
+    def cost(self) -> Cost | None:
+        """What the call cost, priced from ``usage``; ``None`` when no usage was reported."""
+        from .pricing import cost_from_usage
+
+        return cost_from_usage(self.model, self.usage) if self.usage is not None else None
+
+    @cached_property
+    def estimate(self) -> CostEstimate:
+        """What the call was estimated to cost before it was sent."""
+        from .pricing import estimate_call
+
+        return estimate_call(self.call)
+
+    # ---- save, load, show ------------------------------------------------------------------
+
+    def receipt(self) -> dict[str, Any]:
+        """The JSON-ready receipt that :meth:`save` writes as ``result.json`` (never the key)."""
+        from ._receipts import receipt
+
+        return receipt(self)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the result to ``directory`` (created if needed) and return its path.
+
+        Files: ``output-<i>.<ext>`` (the API's bytes; PNGs also carry the receipt's essentials
+        in ``imagewright:*`` text chunks), ``source-<i>.<ext>``, ``mask.png``, ``diff-<i>.png``
+        (heatmap), ``compare-<i>.png`` (source | output | diff) and ``result.json``. Every file
+        is written atomically; names never come from user strings.
+
+        Example:
+            >>> result.save("out/kitchen")  # doctest: +SKIP
+        """
+        from ._receipts import save_result
+
+        return save_result(self, Path(directory))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> Result:
+        """Read a folder written by :meth:`save` back into an equal :class:`Result`.
+
+        Raises:
+            FileNotFoundError: The folder or a file it names is missing.
+            ValueError: A file does not match the sha256 in the receipt, or the receipt is
+                not one imagewright wrote.
+        """
+        from ._receipts import load_result
+
+        return load_result(Path(directory))
+
+    def comparison(self, index: int = 0, *, height: int = 256) -> Image.Image:
+        """Source | output | diff side by side (outputs side by side for a generation), with
+        the key numbers underneath."""
+        from ._display import comparison
+
+        return comparison(self, index, height=height)
+
+    def _repr_png_(self) -> bytes:
+        from ._display import png_bytes
+
+        return png_bytes(self.comparison())
+
+    def _repr_html_(self) -> str:
+        from ._display import to_html
+
+        return to_html(self)
+
     def __repr__(self) -> str:
         usage = f", tokens={self.usage.total_tokens}" if self.usage else ""
         return (
@@ -294,3 +455,15 @@ class Result:
             f"size={self.size}, quality={self.quality}{usage}, "
             f"{self.timings.elapsed_s:.2f}s, request_id={self.request_id})"
         )
+
+
+def results_grid(results: Sequence[Result], *, columns: int = 4, cell: int = 256) -> Image.Image:
+    """An annotated contact sheet: each result's first output with its cost, time,
+    preservation verdict and failed checks.
+
+    Example:
+        >>> results_grid([r1, r2, r3], columns=3)  # doctest: +SKIP
+    """
+    from ._display import contact_sheet
+
+    return contact_sheet(results, columns=columns, cell=cell)

@@ -1,0 +1,166 @@
+"""Pictures of results: side-by-side comparisons, notebook HTML, annotated contact sheets.
+
+Machinery for :mod:`imagewright.results`; everything is drawn with Pillow's default font and
+plain ASCII so it renders the same everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PIL import Image, ImageDraw, ImageFont
+
+if TYPE_CHECKING:
+    from .results import Result
+
+__all__ = ["comparison", "contact_sheet", "png_bytes", "summary_lines", "to_html"]
+
+_BG = (24, 24, 28)
+_FG = (235, 235, 235)
+_BAD = (255, 110, 90)
+_GOOD = (120, 220, 140)
+_LINE = 14
+
+
+def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(12)
+
+
+def _thumb(image: Image.Image, height: int) -> Image.Image:
+    im = image.convert("RGBA")
+    width = max(1, round(im.width * height / im.height))
+    im = im.resize((width, height), Image.Resampling.LANCZOS)
+    # Transparent pixels show on a mid grey, not as black.
+    back = Image.new("RGBA", im.size, (128, 128, 128, 255))
+    return Image.alpha_composite(back, im).convert("RGB")
+
+
+def _row(images: Sequence[tuple[str, Image.Image]], height: int) -> Image.Image:
+    thumbs = [(label, _thumb(im, height)) for label, im in images]
+    width = sum(t.width for _, t in thumbs) + 8 * (len(thumbs) + 1)
+    canvas = Image.new("RGB", (width, height + _LINE + 12), _BG)
+    draw = ImageDraw.Draw(canvas)
+    x = 8
+    for label, thumb in thumbs:
+        draw.text((x, 4), label, fill=_FG, font=_font())
+        canvas.paste(thumb, (x, _LINE + 6))
+        x += thumb.width + 8
+    return canvas
+
+
+def summary_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None]]:
+    """Short lines about one output (text, verdict: good / bad / neutral) for captions."""
+    lines: list[tuple[str, bool | None]] = []
+    size = result.outputs[index].size if index < len(result.outputs) else None
+    head = f"{result.model or '?'}  {size[0]}x{size[1]}" if size else f"{result.model or '?'}"
+    lines.append((f"{head}  q={result.quality or '?'}  {result.timings.elapsed_s:.1f}s", None))
+    cost = result.cost
+    lines.append((f"cost ${cost.total_usd:.4f}" if cost else "cost: no usage reported", None))
+    diffs = result.diffs
+    if diffs and index < len(diffs):
+        d = diffs[index]
+        pres = d.preservation
+        if pres is None or d.inside is None:
+            lines.append((f"changed {d.changed_fraction:.1%}  SSIM {d.ssim:.3f}", None))
+        else:
+            lines.append((f"edited {d.inside.changed_fraction:.1%} of the mask", None))
+            verdict = "preserved" if pres.passed else "LEAKED"
+            out = pres.outside
+            lines.append(
+                (f"{verdict}: {out.changed_fraction:.2%} outside, SSIM {out.ssim:.3f}", pres.passed)
+            )
+    failed = [c for c in result.checks_for(index) if not c.passed and c.severity == "error"]
+    lines.append(
+        ("checks ok" if not failed else "FAILED: " + ", ".join(c.name for c in failed), not failed)
+    )
+    return lines
+
+
+def _caption(canvas: Image.Image, lines: list[tuple[str, bool | None]]) -> Image.Image:
+    out = Image.new("RGB", (canvas.width, canvas.height + _LINE * len(lines) + 8), _BG)
+    out.paste(canvas, (0, 0))
+    draw = ImageDraw.Draw(out)
+    y = canvas.height + 2
+    for text, good in lines:
+        colour = _FG if good is None else (_GOOD if good else _BAD)
+        draw.text((8, y), text, fill=colour, font=_font())
+        y += _LINE
+    return out
+
+
+def comparison(
+    result: Result, index: int = 0, *, height: int = 256, caption: bool = True
+) -> Image.Image:
+    """Source | output | diff for an edit (the outputs side by side for a generation)."""
+    panels: list[tuple[str, Image.Image]] = []
+    if result.source is not None:
+        panels.append(("source", result.source))
+    if result.diffs and index < len(result.diffs):
+        panels.append((f"output {index}", result.outputs[index].image))
+        panels.append(("diff", result.diffs[index].heatmap_overlay))
+    else:
+        panels += [(f"output {o.index}", o.image) for o in result.outputs]
+    canvas = _row(panels, height)
+    return _caption(canvas, summary_lines(result, index)) if caption else canvas
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """``image`` encoded as PNG."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def to_html(result: Result) -> str:
+    """Notebook HTML: the comparison picture and a table of the key numbers."""
+    picture = base64.b64encode(png_bytes(comparison(result, caption=False))).decode("ascii")
+    rows = [
+        (
+            "prompt",
+            result.prompt_text
+            if len(result.prompt_text) <= 300
+            else result.prompt_text[:297] + "...",
+        )
+    ]
+    rows += [
+        (f"output {i}", " | ".join(t for t, _ in summary_lines(result, i)))
+        for i in range(len(result.outputs))
+    ]
+    if result.request_id:
+        rows.append(("request id", result.request_id))
+    cells = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+        f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return (
+        f"<div><img src='data:image/png;base64,{picture}' style='max-width:100%'/>"
+        f"<table>{cells}</table></div>"
+    )
+
+
+def contact_sheet(results: Sequence[Result], *, columns: int = 4, cell: int = 256) -> Image.Image:
+    """An annotated grid: each result's first output, with cost, time, preservation, checks."""
+    if not results:
+        raise ValueError("results_grid needs at least one result")
+    if columns < 1:
+        raise ValueError(f"columns={columns!r}: must be >= 1")
+    cells = []
+    for i, result in enumerate(results):
+        thumb = _thumb(result.output.image, cell)
+        thumb.thumbnail((cell, cell))
+        tile = Image.new("RGB", (cell, cell), _BG)
+        tile.paste(thumb, ((cell - thumb.width) // 2, (cell - thumb.height) // 2))
+        framed = _row([(f"#{i}", tile)], cell)
+        cells.append(_caption(framed, summary_lines(result, 0)))
+    width = max(c.width for c in cells)
+    height = max(c.height for c in cells)
+    rows = -(-len(cells) // columns)
+    sheet = Image.new("RGB", (width * min(columns, len(cells)), height * rows), _BG)
+    for i, c in enumerate(cells):
+        sheet.paste(c, ((i % columns) * width, (i // columns) * height))
+    return sheet

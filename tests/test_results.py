@@ -1,0 +1,235 @@
+"""Tests for Result as proof: diffs, preservation, paste-back, checks, cost, save/load, display."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagewright import AsyncClient, Client
+from imagewright._receipts import png_text
+from imagewright.client import SANDBOX_BASE_URL
+from imagewright.edit import EditRequest
+from imagewright.errors import MaskError
+from imagewright.masks import Mask
+from imagewright.pricing import cost_from_usage
+from imagewright.results import Result, results_grid
+from imagewright.sandbox import Sandbox, SandboxTransport
+
+SIZE = (256, 192)
+BOX = (64, 48, 192, 144)
+
+
+def source() -> Image.Image:
+    y, x = np.mgrid[0 : SIZE[1], 0 : SIZE[0]]
+    return Image.fromarray(
+        np.stack([(x * 3) % 256, (y * 5) % 256, (x + y) % 256], -1).astype(np.uint8)
+    )
+
+
+def masked_edit(leakage: float = 0.0, **options: object) -> Result:
+    request = EditRequest(source(), "a red balloon", mask=Mask.box(SIZE, BOX))
+    with Client.sandbox(leakage=leakage) as client:
+        return client.edit(request, **options)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ proof
+
+
+def test_a_clean_masked_edit_proves_the_protected_area_untouched():
+    result = masked_edit()
+    assert result.source is not None
+    assert result.source.size == SIZE
+    assert result.mask == Mask.box(SIZE, BOX)
+    d = result.diff
+    assert d is not None
+    assert d.inside is not None
+    assert d.outside is not None
+    assert d.inside.changed_fraction > 0.5
+    assert d.outside.changed_fraction == 0.0
+    assert d.outside.ssim == 1.0
+    assert result.preservation
+    assert result.checks_passed
+    assert result.diff is result.diffs[0]  # cached, not recomputed
+
+
+def test_a_leaky_edit_fails_preservation_and_paste_back_restores_it():
+    result = masked_edit(leakage=0.1, n=2)
+    assert len(result.diffs) == 2
+    pres = result.preservation
+    assert pres is not None
+    assert not pres
+    assert pres.regions
+    assert "leaked" in str(pres)
+    fixed = result.paste_back(feather=5)
+    assert fixed is not result
+    for d in fixed.diffs:
+        assert d.outside is not None
+        assert d.outside.changed_pixels == 0
+        assert d.outside.ssim == 1.0
+    assert fixed.preservation
+    assert fixed.outputs[0].raw == result.outputs[0].data  # the API's bytes are kept
+    assert fixed.call == result.call
+
+
+def test_a_generation_has_no_diff_and_cannot_be_pasted_back():
+    with Client.sandbox() as client:
+        result = client.generate("a lighthouse", size="1024x1024", quality="low")
+    assert result.source is None
+    assert result.mask is None
+    assert result.diffs == ()
+    assert result.diff is None
+    assert result.preservation is None
+    with pytest.raises(MaskError, match="paste_back"):
+        result.paste_back()
+    names = [c.name for c in result.checks]
+    assert names[:3] == ["count", "format[0]", "dimensions[0]"]
+    assert result.checks_passed
+
+
+def test_cost_and_estimate_come_from_usage_and_the_call():
+    with Client.sandbox() as client:
+        result = client.generate("a lighthouse", size="1024x1024", quality="high")
+    assert result.usage is not None
+    assert result.cost == cost_from_usage("gpt-image-2", result.usage)
+    assert result.cost is not None
+    assert result.cost.total_usd == pytest.approx(0.211, abs=0.001)
+    assert result.estimate.covers(result.usage)
+
+
+def test_a_failed_check_is_reported_on_the_result():
+    result = masked_edit()
+    forged = replace(result, outputs=(result.outputs[0], result.outputs[0]))
+    assert not forged.checks_passed
+    assert not next(c for c in forged.checks if c.name == "count")
+
+
+async def test_async_results_carry_the_same_proof():
+    request = EditRequest(source(), "a red balloon", mask=Mask.box(SIZE, BOX))
+    async with AsyncClient.sandbox(leakage=0.2) as client:
+        result = await client.edit(request)
+    assert not result.preservation
+    assert result.paste_back().preservation
+
+
+# ------------------------------------------------------------------------------ save, load
+
+
+def test_save_and_load_round_trip_an_edit(tmp_path: Path):
+    result = masked_edit(leakage=0.05, n=2)
+    folder = result.save(tmp_path / "edit")
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        "compare-0.png",
+        "compare-1.png",
+        "diff-0.png",
+        "diff-1.png",
+        "mask.png",
+        "output-0.png",
+        "output-1.png",
+        "result.json",
+        "source-0.png",
+    ]
+    loaded = Result.load(folder)
+    assert loaded == result
+    assert loaded.preservation is not None
+    assert not loaded.preservation
+    receipt = json.loads((folder / "result.json").read_text())
+    assert receipt["call"]["prompt"] == "a red balloon"
+    assert receipt["call"]["images"][0]["sha256"] == result.call.images[0].sha256
+    assert receipt["metrics"][0]["preservation"]["passed"] is False
+    assert receipt["cost"]["total_usd"] == pytest.approx(result.cost.total_usd)  # type: ignore[union-attr]
+    assert {c["name"] for c in receipt["checks"]} >= {"count", "format[0]", "aspect[1]"}
+
+
+def test_round_trip_of_generations_pasted_results_and_streams(tmp_path: Path):
+    with Client.sandbox() as client:
+        generated = client.generate("a kite", size="1024x1536", quality="low", output_format="jpeg")
+        streamed = list(client.stream_generate("a kite", partial_images=2))[-1]
+    pasted = masked_edit(leakage=0.1).paste_back(feather=3)
+    assert isinstance(streamed, Result)
+    assert len(streamed.partial_images) == 2
+    for i, result in enumerate((generated, pasted, streamed)):
+        assert Result.load(result.save(tmp_path / str(i))) == result
+    assert (tmp_path / "0" / "output-0.jpg").exists()
+    assert (tmp_path / "1" / "output-0.raw.png").exists()
+    assert (tmp_path / "2" / "partial-1.png").exists()
+
+
+def test_png_outputs_carry_the_receipts_essentials(tmp_path: Path):
+    result = masked_edit()
+    folder = result.save(tmp_path)
+    data = (folder / "output-0.png").read_bytes()
+    texts = png_text(data)
+    assert texts["prompt"] == "a red balloon"
+    assert texts["model"] == "gpt-image-2"
+    assert texts["fingerprint"] == result.call.fingerprint
+    with Image.open(io.BytesIO(data)) as im:  # still a valid PNG with the same pixels
+        assert np.array_equal(np.asarray(im), np.asarray(result.output.image))
+        assert im.text["imagewright:prompt"] == "a red balloon"
+
+
+def test_writes_are_atomic_and_tampering_is_caught(tmp_path: Path):
+    folder = masked_edit().save(tmp_path)
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
+    src = folder / "source-0.png"
+    src.write_bytes(src.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ValueError, match=r"source-0\.png"):
+        Result.load(folder)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "result.json").write_text('{"schema": "something else"}')
+    with pytest.raises(ValueError, match="not an imagewright result"):
+        Result.load(tmp_path / "other")
+
+
+def test_the_api_key_is_never_written(tmp_path: Path):
+    key = "sk-imagewright-test-" + "S3CR3T" * 6
+    engine = Sandbox(api_key=key)
+    http = httpx.Client(transport=SandboxTransport(engine))
+    with Client(key, base_url=SANDBOX_BASE_URL, http_client=http) as client:
+        request = EditRequest(source(), "a red balloon", mask=Mask.box(SIZE, BOX))
+        result = client.edit(request, model="gpt-image-2")
+    folder = result.save(tmp_path)
+    for path in folder.iterdir():
+        assert key.encode() not in path.read_bytes(), path.name
+        assert b"S3CR3T" not in path.read_bytes(), path.name
+    assert key not in repr(result)
+    assert key not in result._repr_html_()
+
+
+# ------------------------------------------------------------------------------ display
+
+
+def test_repr_png_shows_source_output_and_diff():
+    result = masked_edit(leakage=0.1)
+    with Image.open(io.BytesIO(result._repr_png_())) as im:
+        # three 256-px-high panels of a 4:3 image side by side, with a caption below
+        assert im.width > 3 * 256 * 4 // 3
+        assert im.height > 256
+
+
+def test_repr_html_escapes_the_prompt_and_embeds_the_picture():
+    request = EditRequest(source(), "<script>alert(1)</script> a balloon", mask=Mask.box(SIZE, BOX))
+    with Client.sandbox() as client:
+        result = client.edit(request)
+    page = result._repr_html_()
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
+    assert "data:image/png;base64," in page
+    assert "preserved" in page
+
+
+def test_results_grid_lays_out_annotated_cells():
+    results = [masked_edit(), masked_edit(leakage=0.1), masked_edit()]
+    sheet = results_grid(results, columns=2, cell=128)
+    cell_w = sheet.width // 2
+    assert sheet.width == 2 * cell_w
+    assert sheet.height > 2 * 128
+    with pytest.raises(ValueError, match="at least one"):
+        results_grid([])
