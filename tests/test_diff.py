@@ -444,3 +444,22 @@ def test_sandbox_edit_is_proven_preserved_leaky_then_restored():
     assert restored.outside.changed_pixels == 0
     assert restored.outside.ssim == 1.0
     assert restored.preservation
+
+
+def test_diff_save_writes_pictures_and_metrics(tmp_path):
+    src, out, editable = leaky_edit()
+    folder = compute_diff(src, out, editable).save(tmp_path / "d")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "diff.json",
+        "editable.png",
+        "heatmap.png",
+        "output.png",
+        "overlay.png",
+        "source.png",
+    ]
+    data = json.loads((folder / "diff.json").read_text())
+    assert data["preservation"]["passed"] is False
+    with Image.open(folder / "editable.png") as im:
+        assert np.array_equal(np.asarray(im) == 255, editable)
+    with Image.open(folder / "output.png") as im:
+        assert np.array_equal(np.asarray(im), out)

@@ -233,3 +233,12 @@ def test_results_grid_lays_out_annotated_cells():
     assert sheet.height > 2 * 128
     with pytest.raises(ValueError, match="at least one"):
         results_grid([])
+
+
+def test_summary_is_a_short_plain_text_report():
+    text = masked_edit(leakage=0.1, n=2).summary()
+    lines = text.splitlines()
+    assert lines[0].startswith("gpt-image-2  256x192")
+    assert lines[1].startswith("cost $")
+    assert "output 1: LEAKED: 10.00% outside" in text
+    assert text.isascii()

@@ -17,7 +17,15 @@ from PIL import Image, ImageDraw, ImageFont
 if TYPE_CHECKING:
     from .results import Result
 
-__all__ = ["comparison", "contact_sheet", "png_bytes", "summary_lines", "to_html"]
+__all__ = [
+    "comparison",
+    "contact_sheet",
+    "header_lines",
+    "output_lines",
+    "png_bytes",
+    "summary_lines",
+    "to_html",
+]
 
 _BG = (24, 24, 28)
 _FG = (235, 235, 235)
@@ -52,17 +60,22 @@ def _row(images: Sequence[tuple[str, Image.Image]], height: int) -> Image.Image:
     return canvas
 
 
-def summary_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None]]:
-    """Short lines about one output (text, verdict: good / bad / neutral) for captions."""
-    lines: list[tuple[str, bool | None]] = []
+def header_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None]]:
+    """Model, size, quality, time and cost (text, verdict: good / bad / neutral)."""
     size = result.outputs[index].size if index < len(result.outputs) else None
     head = f"{result.model or '?'}  {size[0]}x{size[1]}" if size else f"{result.model or '?'}"
-    lines.append((f"{head}  q={result.quality or '?'}  {result.timings.elapsed_s:.1f}s", None))
     cost = result.cost
-    lines.append((f"cost ${cost.total_usd:.4f}" if cost else "cost: no usage reported", None))
-    diffs = result.diffs
-    if diffs and index < len(diffs):
-        d = diffs[index]
+    return [
+        (f"{head}  q={result.quality or '?'}  {result.timings.elapsed_s:.1f}s", None),
+        (f"cost ${cost.total_usd:.4f}" if cost else "cost: no usage reported", None),
+    ]
+
+
+def output_lines(result: Result, index: int) -> list[tuple[str, bool | None]]:
+    """What happened to output ``index``: the edit, the preservation verdict, failed checks."""
+    lines: list[tuple[str, bool | None]] = []
+    if index < len(result.diffs):
+        d = result.diffs[index]
         pres = d.preservation
         if pres is None or d.inside is None:
             lines.append((f"changed {d.changed_fraction:.1%}  SSIM {d.ssim:.3f}", None))
@@ -70,14 +83,17 @@ def summary_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None
             lines.append((f"edited {d.inside.changed_fraction:.1%} of the mask", None))
             verdict = "preserved" if pres.passed else "LEAKED"
             out = pres.outside
-            lines.append(
-                (f"{verdict}: {out.changed_fraction:.2%} outside, SSIM {out.ssim:.3f}", pres.passed)
-            )
+            text = f"{verdict}: {out.changed_fraction:.2%} outside, SSIM {out.ssim:.3f}"
+            lines.append((text, pres.passed))
     failed = [c for c in result.checks_for(index) if not c.passed and c.severity == "error"]
-    lines.append(
-        ("checks ok" if not failed else "FAILED: " + ", ".join(c.name for c in failed), not failed)
-    )
+    text = "checks ok" if not failed else "FAILED: " + ", ".join(c.name for c in failed)
+    lines.append((text, not failed))
     return lines
+
+
+def summary_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None]]:
+    """Short lines about one output, for captions."""
+    return header_lines(result, index) + output_lines(result, index)
 
 
 def _caption(canvas: Image.Image, lines: list[tuple[str, bool | None]]) -> Image.Image:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .diff import Diff
     from .images import EncodedImage
     from .results import Result
 
@@ -35,6 +36,7 @@ __all__ = [
     "png_text",
     "read_checked",
     "receipt",
+    "save_diff",
     "save_result",
     "sha256",
     "strip_png_text",
@@ -378,3 +380,26 @@ def load_result(folder: Path) -> Result:
         partial_images=tuple(partials),
         response=response,
     )
+
+
+def save_diff(diff: Diff, folder: Path) -> Path:
+    """Write a diff's images and metrics into ``folder`` (``diff.json`` last)."""
+    from PIL import Image
+
+    from ._display import png_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mode = "RGBA" if diff.source.shape[2] == 4 else "RGB"
+    pictures = {
+        "source.png": Image.fromarray(diff.source, mode=mode),
+        "output.png": Image.fromarray(diff.output, mode=mode),
+        "heatmap.png": diff.heatmap,
+        "overlay.png": diff.heatmap_overlay,
+    }
+    if diff.editable is not None:
+        pictures["editable.png"] = Image.fromarray(diff.editable.astype("uint8") * 255, mode="L")
+    for name, image in pictures.items():
+        atomic_write(folder / name, png_bytes(image))
+    body = {"schema": "imagewright.diff/1", "files": sorted(pictures), **diff.to_dict()}
+    atomic_write(folder / "diff.json", dumps(body))
+    return folder

@@ -38,8 +38,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
@@ -497,6 +499,13 @@ class Diff:
         if self.editable is None:
             raise MaskError(Problem("mask", None, "paste_back needs a mask", allowed="a mask"))
         return _paste(self.source, self.output, self.editable, feather)
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``source.png``, ``output.png``, ``editable.png`` (white = editable),
+        ``heatmap.png``, ``overlay.png`` and ``diff.json`` (metrics, verdict) atomically."""
+        from ._receipts import save_diff
+
+        return save_diff(self, Path(directory))
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics and verdict as a JSON-ready dict (for receipts)."""

@@ -431,6 +431,17 @@ class Result:
 
         return load_result(Path(directory))
 
+    def summary(self) -> str:
+        """A few plain-text lines for a terminal: model, size, time, cost, then per output the
+        edit, the preservation verdict and any failed check."""
+        from ._display import header_lines, output_lines
+
+        lines = [text for text, _ in header_lines(self)]
+        for i in range(len(self.outputs)):
+            prefix = f"output {i}: " if len(self.outputs) > 1 else ""
+            lines += [prefix + text for text, _ in output_lines(self, i)]
+        return "\n".join(lines)
+
     def comparison(self, index: int = 0, *, height: int = 256) -> Image.Image:
         """Source | output | diff side by side (outputs side by side for a generation), with
         the key numbers underneath."""
