@@ -173,13 +173,19 @@ def test_quality_auto_spans_low_to_high():
     assert e.output_tokens.high >= 7024
 
 
-def test_size_auto_on_an_edit_follows_the_inputs_aspect_and_covers_its_own_size():
+def test_size_auto_on_an_edit_is_the_inputs_size_within_the_models_limits():
     e = estimate("gpt-image-2", size="auto", quality="high", input_sizes=[(2048, 1024)])
     note = next(a for a in e.assumptions if "size 'auto'" in a)
-    assert "1456x720" in note
-    assert output_tokens("gpt-image-2", 2048, 1024, "high") in e.output_tokens
+    assert "2048x1024" in note
+    assert e.output_tokens.expected == output_tokens("gpt-image-2", 2048, 1024, "high")
+    assert output_tokens("gpt-image-2", 1456, 720, "high") in e.output_tokens  # ~1 MP
+    tiny = estimate("gpt-image-2", size="auto", quality="low", input_sizes=[(256, 192)])
+    assert "928x704" in next(a for a in tiny.assumptions if "size 'auto'" in a)  # pixel floor
+    assert output_tokens("gpt-image-2", 256, 192, "low") in tiny.output_tokens
     generation = estimate("gpt-image-2", size="auto", quality="high")
     assert generation.output_tokens.expected == 7024
+    fixed = estimate("gpt-image-1.5", size="auto", quality="high", input_sizes=[(1600, 900)])
+    assert fixed.output_tokens.expected == 6208  # the nearest standard size, 1536x1024
 
 
 def test_extrapolated_figures_get_a_wider_range():
@@ -208,7 +214,7 @@ def test_estimate_call_reads_the_inputs_of_a_compiled_edit():
     call = compile_edit(EditRequest(src, "make it green"), model="gpt-image-2", quality="low")
     e = estimate_call(call)
     assert e.image_input_tokens.expected == image_input_tokens(768, 512)
-    assert any("input's aspect" in a for a in e.assumptions)
+    assert any("input's size" in a for a in e.assumptions)
 
 
 @pytest.mark.parametrize("quality", ["low", "medium", "high"])

@@ -15,8 +15,9 @@ How tokens are estimated (every number here is advisory; the guide is quoted in
   estimate is ``anchor[quality] x (W x H / 1024²) x shape(aspect)`` where ``shape`` is 1 at 1:1,
   0.78125 / 1.5 at 3:2 and beyond, linear in between. ``xhigh`` and ``max`` (2.5 models) are
   taken as 1.5x and 2x ``high``. ``quality="auto"`` is estimated as medium, with the range
-  spanning low to high. ``size="auto"`` is 1024x1024 for a generation, and for an edit the
-  first input's aspect at about 1024x1024 pixels (the range also covers the input's own size).
+  spanning low to high. ``size="auto"`` is 1024x1024 for a generation; for an edit it is the
+  first input's own size brought within the model's pixel limits (the range also covers the
+  input's exact size and its aspect at about 1024x1024).
   The gpt-image-1 family uses the guide's published table for its three sizes.
 * **Partial images** (streaming only) add about 100 output tokens each, per image.
 * **Input text**: about four characters per token.
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from .errors import BudgetExceededError
-from .models import lookup, parse_size
+from .models import ARBITRARY_SIZE, lookup, parse_size
 
 __all__ = [
     "PRICES",
@@ -395,13 +396,20 @@ def _size_for(
         guess = (1024, 1024) if 0.8 < w / h < 1.25 else ((1536, 1024) if w > h else (1024, 1536))
         notes.append(f"size 'auto' estimated as {guess[0]}x{guess[1]} from the input's aspect")
         return guess, []
-    scale = math.sqrt(1024 * 1024 / (w * h))
+    # Arbitrary-size models: the input's own size, snapped to 16 px and brought within the
+    # pixel limits (the guide's floor is 655,360 px); the range also covers the input's exact
+    # size and its aspect at about 1024x1024.
+    limits = ARBITRARY_SIZE
+    area = min(max(w * h, limits.min_pixels), limits.max_pixels)
+    scale = min(math.sqrt(area / (w * h)), limits.max_edge / max(w, h))
     guess = (max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16))
+    one_mp = math.sqrt(1024 * 1024 / (w * h))
+    around = (max(16, round(w * one_mp / 16) * 16), max(16, round(h * one_mp / 16) * 16))
     notes.append(
-        f"size 'auto' estimated as {guess[0]}x{guess[1]} (the input's aspect); the range covers "
-        f"the input's own size {w}x{h}"
+        f"size 'auto' estimated as {guess[0]}x{guess[1]} (the input's size within the model's "
+        f"limits); the range covers {w}x{h} and {around[0]}x{around[1]}"
     )
-    return guess, [(w, h)]
+    return guess, [(w, h), around]
 
 
 def estimate(
