@@ -1,4 +1,5 @@
-"""Numpy image operations the diff builds on: SSIM maps, connected components, colour maps.
+"""Numpy image operations the diff builds on: input coercion, SSIM maps, connected components,
+colour maps.
 
 Private machinery for :mod:`imagewright.diff`; everything here is pure numpy (no scipy, no
 scikit-image) and tuned for 4K images on two cores.
@@ -11,12 +12,79 @@ in cache.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
+
+from .errors import ImageInputError, MaskError, Problem
 
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
 F32 = npt.NDArray[np.float32]
+
+
+def as_array(image: Image.Image | npt.NDArray[Any], param: str) -> U8:
+    """A PIL image or uint8 array as an ``HxWx3`` (or ``x4`` with alpha) uint8 array."""
+    if isinstance(image, Image.Image):
+        mode = (
+            "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+        )
+        return np.asarray(image.convert(mode))
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise ImageInputError(Problem(param, str(arr.dtype), "unsupported dtype", allowed="uint8"))
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        return arr
+    raise ImageInputError(
+        Problem(param, arr.shape, "unsupported array shape", allowed="HxW, HxWx3 or HxWx4")
+    )
+
+
+def with_channels(arr: U8, channels: int) -> U8:
+    """``arr`` with 3 or 4 channels (an added alpha is opaque)."""
+    if arr.shape[2] == channels:
+        return arr
+    if channels == 4:
+        alpha = np.full((*arr.shape[:2], 1), 255, np.uint8)
+        return np.concatenate([arr, alpha], axis=2)
+    return arr[..., :3]
+
+
+def resize(arr: U8, size: tuple[int, int]) -> U8:
+    """``arr`` resized to ``size`` (width, height), bicubic."""
+    mode = "RGBA" if arr.shape[2] == 4 else "RGB"
+    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.BICUBIC)
+    return np.asarray(im)
+
+
+def editable(mask: Any, size: tuple[int, int], param: str = "mask") -> Bool:
+    """The editable area as a boolean ``HxW`` array at ``size`` (width, height)."""
+    if isinstance(mask, Image.Image):
+        if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
+            arr = np.asarray(mask.convert("RGBA"))[..., 3] == 0
+        else:
+            arr = np.asarray(mask.convert("L")) >= 128
+    else:
+        raw = np.asarray(mask)
+        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
+            raise MaskError(
+                Problem(
+                    param,
+                    f"{raw.dtype} array of shape {raw.shape}",
+                    "unsupported mask",
+                    allowed="a 2-D boolean array (True = editable) or a mask image",
+                )
+            )
+        arr = raw >= 0.5 if raw.dtype.kind == "f" else raw != 0
+    if (arr.shape[1], arr.shape[0]) != size:
+        im = Image.fromarray(arr.astype(np.uint8) * 255, mode="L")
+        arr = np.asarray(im.resize(size, Image.Resampling.NEAREST)) >= 128
+    return np.asarray(arr, dtype=np.bool_)
+
 
 R = 5  # Gaussian window radius: int(3.5 * 1.5 + 0.5), as scikit-image and scipy use
 _SIGMA = 1.5

@@ -49,7 +49,7 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from . import _imageops as ops
-from .errors import ImageInputError, MaskError, Problem
+from .errors import MaskError, Problem
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -77,67 +77,6 @@ F32 = npt.NDArray[np.float32]
 DEFAULT_THRESHOLD = 8
 """A pixel is *changed* when a channel moved by more than this many levels (of 255): above
 rounding and dithering noise, well below anything a person would call an edit."""
-
-# --------------------------------------------------------------------------------------- input
-
-
-def _as_array(image: ImageLike, param: str) -> U8:
-    if isinstance(image, Image.Image):
-        mode = (
-            "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
-        )
-        return np.asarray(image.convert(mode))
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        raise ImageInputError(Problem(param, str(arr.dtype), "unsupported dtype", allowed="uint8"))
-    if arr.ndim == 2:
-        return np.repeat(arr[..., None], 3, axis=2)
-    if arr.ndim == 3 and arr.shape[2] in (3, 4):
-        return arr
-    raise ImageInputError(
-        Problem(param, arr.shape, "unsupported array shape", allowed="HxW, HxWx3 or HxWx4")
-    )
-
-
-def _with_channels(arr: U8, channels: int) -> U8:
-    if arr.shape[2] == channels:
-        return arr
-    if channels == 4:
-        alpha = np.full((*arr.shape[:2], 1), 255, np.uint8)
-        return np.concatenate([arr, alpha], axis=2)
-    return arr[..., :3]
-
-
-def _resize(arr: U8, size: tuple[int, int]) -> U8:
-    mode = "RGBA" if arr.shape[2] == 4 else "RGB"
-    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.BICUBIC)
-    return np.asarray(im)
-
-
-def _editable(mask: MaskLike, size: tuple[int, int], param: str = "mask") -> Bool:
-    """The editable area as a boolean ``HxW`` array at ``size`` (width, height)."""
-    if isinstance(mask, Image.Image):
-        if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
-            arr = np.asarray(mask.convert("RGBA"))[..., 3] == 0
-        else:
-            arr = np.asarray(mask.convert("L")) >= 128
-    else:
-        raw = np.asarray(mask)
-        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
-            raise MaskError(
-                Problem(
-                    param,
-                    f"{raw.dtype} array of shape {raw.shape}",
-                    "unsupported mask",
-                    allowed="a 2-D boolean array (True = editable) or a mask image",
-                )
-            )
-        arr = raw >= 0.5 if raw.dtype.kind == "f" else raw != 0
-    if (arr.shape[1], arr.shape[0]) != size:
-        im = Image.fromarray(arr.astype(np.uint8) * 255, mode="L")
-        arr = np.asarray(im.resize(size, Image.Resampling.NEAREST)) >= 128
-    return np.asarray(arr, dtype=np.bool_)
-
 
 # ---------------------------------------------------------------------------------------- SSIM
 
@@ -556,14 +495,14 @@ def compute_diff(
     """
     if not 0 <= threshold <= 254:
         raise ValueError(f"threshold={threshold!r}: must be within 0..254")
-    src, out = _as_array(source, "source"), _as_array(output, "output")
+    src, out = ops.as_array(source, "source"), ops.as_array(output, "output")
     channels = max(src.shape[2], out.shape[2])
-    src, out = _with_channels(src, channels), _with_channels(out, channels)
+    src, out = ops.with_channels(src, channels), ops.with_channels(out, channels)
     size = (out.shape[1], out.shape[0])
     resized = src.shape[:2] != out.shape[:2]
     if resized:
-        src = _resize(src, size)
-    editable = None if mask is None else _editable(mask, size)
+        src = ops.resize(src, size)
+    editable = None if mask is None else ops.editable(mask, size)
     return Diff(
         src,
         out,

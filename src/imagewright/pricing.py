@@ -42,10 +42,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ._tokens import (
+    EXTRA_QUALITY,
+    GPT1_FAMILIES,
+    GPT2_SQUARE,
+    PARTIAL_IMAGE_TOKENS,
+    family,
+    image_input_tokens,
+    output_tokens,
+    text_tokens,
+)
 from .errors import BudgetExceededError
-from .models import ARBITRARY_SIZE, lookup, parse_size
+from .models import ARBITRARY_SIZE, parse_size
 
 __all__ = [
+    "PARTIAL_IMAGE_TOKENS",
     "PRICES",
     "PRICES_VERSION",
     "Budget",
@@ -127,86 +138,10 @@ PRICES: Mapping[str, ModelPrices] = {
 """Prices by model family; snapshots (``gpt-image-2-2026-04-21``) use their family's entry."""
 
 
-def _family(model: str) -> str:
-    spec = lookup(model)
-    if spec is not None and spec.family:
-        return spec.family
-    return model
-
-
 def prices_for(model: str | None) -> tuple[ModelPrices, bool]:
     """The prices for ``model`` and whether the model is known (unknown → gpt-image-2's)."""
-    entry = PRICES.get(_family(model or ""))
+    entry = PRICES.get(family(model or ""))
     return (entry, True) if entry is not None else (_GPT_IMAGE_2, False)
-
-
-# ------------------------------------------------------------------------------ token models
-
-_GPT2_SQUARE: Mapping[str, int] = {"low": 196, "medium": 1756, "high": 7024}
-_EXTRA_QUALITY: Mapping[str, float] = {"xhigh": 1.5, "max": 2.0}
-_LONG_RATIO = 0.78125  # 5488 / 7024: the guide's 1024x1536 high figure over the square one
-_GPT1_TABLE: Mapping[str, tuple[int, int, int]] = {  # square, portrait, landscape
-    "low": (272, 408, 400),
-    "medium": (1056, 1584, 1568),
-    "high": (4160, 6240, 6208),
-}
-_GPT1_FAMILIES = frozenset(
-    {"gpt-image-1", "gpt-image-1.5", "gpt-image-1-mini", "chatgpt-image-latest"}
-)
-PARTIAL_IMAGE_TOKENS = 100
-"""Extra output tokens per streamed partial image, per image."""
-
-
-def _quality_anchor(quality: str) -> tuple[float, bool]:
-    """Tokens of one 1024x1024 gpt-image-2 image and whether the guide publishes the figure."""
-    if quality in _GPT2_SQUARE:
-        return float(_GPT2_SQUARE[quality]), True
-    if quality in _EXTRA_QUALITY:
-        return _GPT2_SQUARE["high"] * _EXTRA_QUALITY[quality], False
-    return float(_GPT2_SQUARE["medium"]), False
-
-
-def output_tokens(model: str | None, width: int, height: int, quality: str) -> int:
-    """Estimated output tokens for one image of ``width`` x ``height`` at ``quality``.
-
-    See the module doc for the formula. ``quality`` is an effective value (``low``,
-    ``medium``, ``high``, ``xhigh``, ``max``); anything else is estimated as ``medium``.
-
-    Example:
-        >>> output_tokens("gpt-image-2", 1024, 1024, "high"), output_tokens("gpt-image-2", 1536, 1024, "high")
-        (7024, 5488)
-    """
-    if _family(model or "") in _GPT1_FAMILIES:
-        row = _GPT1_TABLE.get(quality, _GPT1_TABLE["medium"])
-        shape = 0 if width == height else (1 if height > width else 2)
-        return round(row[shape] * width * height / _STANDARD_AREA[shape])
-    anchor, _ = _quality_anchor(quality)
-    aspect = max(width, height) / max(1, min(width, height))
-    factor = 1 - (1 - _LONG_RATIO / 1.5) * min(1.0, (aspect - 1) / 0.5)
-    return max(1, round(anchor * width * height / (1024 * 1024) * factor))
-
-
-_STANDARD_AREA = (1024 * 1024, 1024 * 1536, 1536 * 1024)
-
-
-def text_tokens(prompt: str | int) -> int:
-    """Estimated input text tokens for a prompt (or a prompt length): four characters a token."""
-    chars = prompt if isinstance(prompt, int) else len(prompt)
-    return max(1, math.ceil(chars / 4))
-
-
-def image_input_tokens(width: int, height: int) -> int:
-    """Estimated input tokens for one input image, by the vision tile rule (see module doc).
-
-    Example:
-        >>> image_input_tokens(1024, 1024)
-        765
-    """
-    scale = min(1.0, 2048 / max(width, height))
-    w, h = width * scale, height * scale
-    scale = min(1.0, 768 / min(w, h))
-    w, h = w * scale, h * scale
-    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
 # ------------------------------------------------------------------------------------- cost
@@ -392,7 +327,7 @@ def _size_for(
         notes.append("size 'auto' estimated as 1024x1024")
         return (1024, 1024), []
     w, h = input_sizes[0]
-    if _family(model or "") in _GPT1_FAMILIES:
+    if family(model or "") in GPT1_FAMILIES:
         guess = (1024, 1024) if 0.8 < w / h < 1.25 else ((1536, 1024) if w > h else (1024, 1536))
         notes.append(f"size 'auto' estimated as {guess[0]}x{guess[1]} from the input's aspect")
         return guess, []
@@ -446,8 +381,8 @@ def estimate(
         notes.append(f"no published prices for {prices.model}; gpt-image-2's are assumed")
     (w, h), alternatives = _size_for(model, size, input_sizes, notes)
     q = "medium" if quality in ("auto", "", None) else quality
-    published = quality in _GPT2_SQUARE and (
-        _family(model or "") in _GPT1_FAMILIES or _is_anchor(w, h)
+    published = quality in GPT2_SQUARE and (
+        family(model or "") in GPT1_FAMILIES or _is_anchor(w, h)
     )
     per_image = output_tokens(model, w, h, q)
     extra = [float(output_tokens(model, aw, ah, q)) for aw, ah in alternatives]
@@ -462,9 +397,9 @@ def estimate(
             for aw, ah in alternatives
             for qq in ("low", "high")
         ]
-    elif quality in _EXTRA_QUALITY:
+    elif quality in EXTRA_QUALITY:
         notes.append(
-            f"quality {quality!r} taken as {_EXTRA_QUALITY[quality]:g}x high (not published)"
+            f"quality {quality!r} taken as {EXTRA_QUALITY[quality]:g}x high (not published)"
         )
     out = _band(per_image, 0.10 if published else 0.35, *extra)
     partial = PARTIAL_IMAGE_TOKENS * max(0, partial_images)
