@@ -463,3 +463,11 @@ def test_diff_save_writes_pictures_and_metrics(tmp_path):
         assert np.array_equal(np.asarray(im) == 255, editable)
     with Image.open(folder / "output.png") as im:
         assert np.array_equal(np.asarray(im), out)
+
+
+def test_the_callers_arrays_stay_writable_and_the_diffs_do_not():
+    src, out = textured(16, 16), textured(16, 16, seed=3)
+    d = compute_diff(src, out)
+    src[0, 0] = 0  # the caller's array is untouched by the diff
+    with pytest.raises(ValueError, match="read-only"):
+        d.source[0, 0] = 0

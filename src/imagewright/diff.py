@@ -200,12 +200,9 @@ class Diff:
         policy: PreservationPolicy,
         source_resized: bool,
     ) -> None:
-        for arr in (source, output, editable):
-            if arr is not None:
-                arr.flags.writeable = False
-        self.source = source
-        self.output = output
-        self.editable = editable
+        self.source = _frozen(source)
+        self.output = _frozen(output)
+        self.editable = None if editable is None else _frozen(editable)
         self.threshold = threshold
         self.policy = policy
         self.source_resized = source_resized
@@ -467,6 +464,14 @@ class Diff:
             }
         )
         return d
+
+
+def _frozen(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A read-only view: the diff's inputs cannot change under its cache, and the caller's
+    own array stays writable."""
+    view: npt.NDArray[Any] = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 def compute_diff(
