@@ -242,3 +242,35 @@ def test_summary_is_a_short_plain_text_report():
     assert lines[1].startswith("cost $")
     assert "output 1: LEAKED: 10.00% outside" in text
     assert text.isascii()
+
+
+def test_markup_edits_round_trip_and_diff_the_whole_image(tmp_path: Path):
+    overlay = Image.new("RGBA", SIZE, (0, 0, 0, 0))
+    overlay.paste((255, 0, 0, 255), (100, 80, 140, 120))
+    request = EditRequest(source(), "put a red box here", markup=overlay)
+    with Client.sandbox() as client:
+        result = client.edit(request, model="gpt-image-2.5-flare")
+    assert result.mask is None
+    assert result.diff is not None
+    assert result.diff.inside is None
+    assert result.preservation is None
+    folder = result.save(tmp_path)
+    assert (folder / "markup.png").exists()
+    assert Result.load(folder) == result
+
+
+def test_an_output_of_another_size_is_diffed_against_the_resized_source():
+    result = masked_edit(leakage=0.1, size="1024x768")
+    d = result.diff
+    assert d is not None
+    assert d.source_resized
+    assert d.size == (1024, 768)
+    fixed = result.paste_back()
+    assert fixed.diff is not None
+    assert fixed.diff.outside is not None
+    assert fixed.diff.outside.changed_pixels == 0
+
+
+def test_a_clean_edit_at_another_size_still_proves_preservation():
+    result = masked_edit(size="1024x768")
+    assert result.preservation

@@ -55,9 +55,9 @@ def with_channels(arr: U8, channels: int) -> U8:
 
 
 def resize(arr: U8, size: tuple[int, int]) -> U8:
-    """``arr`` resized to ``size`` (width, height), bicubic."""
+    """``arr`` resized to ``size`` (width, height) with Lanczos, as the sandbox resizes inputs."""
     mode = "RGBA" if arr.shape[2] == 4 else "RGB"
-    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.BICUBIC)
+    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.LANCZOS)
     return np.asarray(im)
 
 

@@ -12,7 +12,7 @@ Conventions:
   as RGB, or as RGBA when either carries alpha (a missing alpha counts as opaque), so a protected
   pixel turned transparent counts as changed.
 * When the output size differs from the source (an edit at another size), the source is resized
-  to the output's size (bicubic) before comparing; ``Diff.source_resized`` says so.
+  to the output's size (Lanczos) before comparing; ``Diff.source_resized`` says so.
 * A mask marks the *editable* area: a :class:`~imagewright.masks.Mask` or a 2-D array
   (``True``, any non-zero integer, or a float >= 0.5 = editable, as a soft mask is hardened when
   sent), or a PIL image read with the API's rule when it has alpha (alpha 0 = editable) and as
