@@ -1,7 +1,8 @@
 """The ``imagewright`` command.
 
 Subcommands: ``demo`` (the main job: a complete directed workflow, offline on the sandbox when
-no API key is set), ``serve`` (run the sandbox as an HTTP server), ``version``.
+no API key is set), ``generate``, ``edit``, ``estimate``, ``diff`` (each writes a result folder
+and prints a short table), ``serve`` (run the sandbox as an HTTP server), ``version``.
 
 Exit codes: 0 success, 1 failed checks, 2 validation errors (nothing was sent),
 3 API or connection errors, 4 configuration errors.
@@ -13,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from ._commands import add_commands
 from ._version import __version__
 from .errors import APIError, BudgetExceededError, ConfigurationError, ValidationError
 
@@ -90,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--quiet", action="store_true", help="do not log requests")
     serve.set_defaults(func=_serve)
+
+    add_commands(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=_version)
