@@ -16,22 +16,35 @@ from imagewright.cli import main
 from .conftest import png_bytes
 
 
-def test_demo_runs_offline_and_writes_everything(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_demo_runs_offline_and_writes_everything(tmp_path: Path) -> None:
+    import imagewright
+
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
-    names = {p.name for p in out.iterdir()}
-    assert {"1-poster.png", "2-edit.png", "2-diff.png", "3-streamed.png", "receipt.json"} <= names
+    assert {p.name for p in out.iterdir()} == {
+        "1-poster",
+        "2-masked-edit",
+        "3-streamed-edit",
+        "poster-guide.png",
+        "receipt.json",
+    }
     receipt = json.loads((out / "receipt.json").read_text())
     assert receipt["mode"] == "sandbox"
     steps = {s["step"]: s for s in receipt["steps"]}
-    assert set(steps) == {"poster", "masked edit", "streamed edit"}
+    assert set(steps) == {"layout poster", "masked edit", "streamed edit"}
+    assert all(s["checks_passed"] for s in receipt["steps"])
+    assert receipt["total_cost_usd"] > 0
     # the poster is the layout's exact deliverable, and the masked edit stayed in its lane
-    with Image.open(out / "1-poster.png") as poster:
-        assert poster.size == (1024, 1536)
+    poster = imagewright.Result.load(out / "1-poster")
+    assert poster.output.size == (1024, 1536)
+    edit = imagewright.Result.load(out / "2-masked-edit")
+    assert edit.preservation is not None
+    assert edit.preservation.passed
     assert steps["masked edit"]["diff"]["outside"]["changed_fraction"] == 0
     assert steps["masked edit"]["diff"]["inside"]["changed_fraction"] > 0.3
+    assert (out / "2-masked-edit" / "diff-0.png").exists()
+    streamed = imagewright.Result.load(out / "3-streamed-edit")
+    assert len(streamed.partial_images) == 2
     assert steps["streamed edit"]["partials"] == 2
 
 

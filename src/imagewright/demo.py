@@ -7,7 +7,8 @@
 3. A streamed edit: partial previews arrive first, then the final image.
 
 It runs on the real API when ``OPENAI_API_KEY`` is set and on the offline sandbox otherwise,
-and says which, loudly. Everything is written to one folder with a ``receipt.json``.
+and says which, loudly. Each step is saved as a result folder (outputs, source, mask, diff
+heatmap, side-by-side comparison, ``result.json`` receipt) and ``receipt.json`` sums it up.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ._receipts import atomic_write
 from .client import Client
-from .diff import compute_diff
 from .edit import EditRequest
 from .layout import Layout
 from .masks import Mask
@@ -38,32 +39,23 @@ def _say(quiet: bool, text: str) -> None:
         print(text, flush=True)
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _summary(result: Result) -> dict[str, Any]:
-    usage = result.usage.model_dump() if result.usage else None
-    return {
-        "kind": result.kind,
+def _step(name: str, folder: Path, result: Result, **extra: Any) -> dict[str, Any]:
+    """Save one step's result and return its line in the demo's receipt."""
+    result.save(folder)
+    entry: dict[str, Any] = {
+        "step": name,
+        "folder": folder.name,
         "model": result.model,
-        "prompt": result.prompt_text,
-        "params": {k: v for k, v in result.call.params.items() if k != "prompt"},
-        "fingerprint": result.call.fingerprint,
-        "inputs_sha256": [img.sha256 for img in result.call.images],
-        "mask_sha256": result.call.mask.sha256 if result.call.mask else None,
         "size": result.size,
-        "quality": result.quality,
-        "usage": usage,
+        "tokens": result.usage.total_tokens if result.usage else None,
+        "cost_usd": round(result.cost.total_usd, 6) if result.cost else None,
         "elapsed_s": round(result.timings.elapsed_s, 3),
-        "attempts": result.timings.attempts,
-        "request_id": result.request_id,
-        "outputs": [
-            {"format": o.format, "size": list(o.size), "bytes": len(o.data)} for o in result.outputs
-        ],
+        "checks_passed": result.checks_passed,
+        **extra,
     }
+    if result.diff is not None:
+        entry["diff"] = result.diff.to_dict()
+    return entry
 
 
 def run_demo(out: str | os.PathLike[str] = "imagewright-demo", *, quiet: bool = False) -> int:
@@ -75,7 +67,10 @@ def run_demo(out: str | os.PathLike[str] = "imagewright-demo", *, quiet: bool = 
         banner = "LIVE: using the real OpenAI API (OPENAI_API_KEY is set); this costs money."
         client = Client(default_model=MODEL)
     else:
-        banner = "OFFLINE: OPENAI_API_KEY is not set, so this runs on the imagewright sandbox (not a model)."
+        banner = (
+            "OFFLINE: OPENAI_API_KEY is not set, so this runs on the imagewright sandbox "
+            "(deterministic pictures, not a model)."
+        )
         client = Client.sandbox()
     line = "=" * len(banner)
     _say(quiet, f"{line}\n{banner}\n{line}")
@@ -88,35 +83,29 @@ def run_demo(out: str | os.PathLike[str] = "imagewright-demo", *, quiet: bool = 
         size="1024x1536",
         text="overlay",
     )
-    receipt: dict[str, Any] = {"mode": "live" if live else "sandbox", "steps": []}
-    steps = tqdm(total=3, desc="demo", unit="step", disable=quiet, file=sys.stdout)
+    started = time.time()
+    steps: list[dict[str, Any]] = []
+    progress = tqdm(total=3, desc="demo", unit="step", disable=quiet, file=sys.stdout)
     with client:
-        # 1. the poster
-        started = time.time()
+        # 1. the poster: the layout gives the prompt and the size; the type is set locally
         poster = client.generate(layout, quality="low")
-        _write(folder / "1-poster.png", poster.output.data)
-        _write(folder / "1-poster-guide.png", _png(layout.guide_image()))
-        receipt["steps"].append({"step": "poster", **_summary(poster)})
-        steps.update()
+        layout.guide_image().save(folder / "poster-guide.png")
+        steps.append(_step("layout poster", folder / "1-poster", poster))
+        progress.update()
 
         # 2. a masked edit: only the key visual may change
-        w, h = poster.output.size
-        visual = layout.box("key visual", (w, h))
-        mask = Mask.box((w, h), visual)
+        size = poster.output.size
+        mask = Mask.box(size, layout.box("key visual", size))
         edit = client.edit(
             EditRequest(
                 poster.output.data, 'Add a glowing paper lantern that says "OPEN"', mask=mask
             ),
             quality="low",
         )
-        _write(folder / "2-edit.png", edit.output.data)
-        _write(folder / "2-mask-preview.png", _png(mask.preview(poster.output.image)))
-        diff = compute_diff(poster.output.image, edit.output.image, mask.to_array() > 0)
-        _write(folder / "2-diff.png", _png(diff.heatmap))
-        receipt["steps"].append({"step": "masked edit", **_summary(edit), "diff": diff.to_dict()})
-        steps.update()
+        steps.append(_step("masked edit", folder / "2-masked-edit", edit))
+        progress.update()
 
-        # 3. a streamed edit of the edit
+        # 3. a streamed edit: previews first, then the final image
         partials = 0
         final: Result | None = None
         for event in client.stream_edit(
@@ -126,37 +115,30 @@ def run_demo(out: str | os.PathLike[str] = "imagewright-demo", *, quiet: bool = 
         ):
             if isinstance(event, PartialImage):
                 partials += 1
-                _write(folder / f"3-partial-{event.index}.png", event.data)
             else:
                 final = event
-        assert final is not None
-        _write(folder / "3-streamed.png", final.output.data)
-        receipt["steps"].append({"step": "streamed edit", "partials": partials, **_summary(final)})
-        steps.update()
-    steps.close()
+        assert final is not None  # a stream always ends with its result, or raises
+        steps.append(_step("streamed edit", folder / "3-streamed-edit", final, partials=partials))
+        progress.update()
+    progress.close()
 
-    receipt["elapsed_s"] = round(time.time() - started, 3)
-    _write(folder / "receipt.json", json.dumps(receipt, indent=2, default=str).encode())
-    outside = diff.outside
-    _say(
-        quiet,
-        f"poster: {poster.output.size[0]}x{poster.output.size[1]}, "
-        f"{poster.usage.total_tokens if poster.usage else '?'} tokens",
-    )
+    receipt = {
+        "mode": "live" if live else "sandbox",
+        "elapsed_s": round(time.time() - started, 3),
+        "total_cost_usd": round(sum(s["cost_usd"] or 0 for s in steps), 6),
+        "steps": steps,
+    }
+    atomic_write(folder / "receipt.json", json.dumps(receipt, indent=2).encode())
+
+    outside = edit.diff.outside if edit.diff is not None else None
+    _say(quiet, f"1. poster: {size[0]}x{size[1]}, text set locally, {steps[0]['tokens']} tokens")
     if outside is not None:
+        verdict = "stayed in its lane" if edit.preservation else "LEAKED outside the mask"
         _say(
             quiet,
-            f"masked edit: {outside.changed_fraction:.2%} of protected pixels changed "
-            f"(SSIM outside the mask {outside.ssim:.4f})",
+            f"2. masked edit: {verdict}: {outside.changed_fraction:.2%} of protected pixels "
+            f"changed, SSIM outside the mask {outside.ssim:.4f}",
         )
-    _say(quiet, f"streamed edit: {partials} partial previews, then the final image")
-    _say(quiet, f"wrote {len(list(folder.iterdir()))} files to {folder}/")
+    _say(quiet, f"3. streamed edit: {partials} partial previews, then the final image")
+    _say(quiet, f"cost ${receipt['total_cost_usd']:.4f}; results in {folder}/")
     return 0
-
-
-def _png(image: Any) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
