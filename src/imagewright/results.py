@@ -243,6 +243,17 @@ class Timings:
 class Result:
     """What one call produced, with everything needed to trust and repeat it.
 
+    Besides the fields below, a result proves what happened, computed on first access and
+    cached: ``source`` and ``mask`` (the inputs), ``diffs`` / ``diff`` / ``preservation``
+    (what changed, and whether the protected area was left alone), ``checks`` (the output
+    contract), ``cost`` and ``estimate``. ``paste_back()`` restores the protected area,
+    ``save()`` / ``load()`` keep it, and notebooks show source | output | diff.
+
+    Example:
+        >>> with Client.sandbox() as client:  # doctest: +SKIP
+        ...     result = client.edit(EditRequest("room.png", "add a plant", mask=mask))
+        >>> result.preservation, result.cost, result.checks_passed  # doctest: +SKIP
+
     Attributes:
         call: The compiled call that was sent (its ``to_curl()`` never shows the key).
         outputs: One :class:`OutputImage` per image returned.
