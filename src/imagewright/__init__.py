@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from . import errors, images, layout, masks, models, prompt, regions, sandbox, sizing, typography
+from . import (
+    diff,
+    errors,
+    images,
+    layout,
+    masks,
+    models,
+    pricing,
+    prompt,
+    regions,
+    sandbox,
+    sizing,
+    typography,
+    verify,
+)
 from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
 from ._version import __version__
 from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
+from .diff import Diff, compute_diff
 from .edit import EditRequest
 from .errors import (
     APIConnectionError,
@@ -34,10 +49,12 @@ from .images import EncodedImage
 from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
 from .masks import Mask, MaskFinding, MaskWarning
 from .models import UnknownModelWarning
+from .pricing import Budget, Cost, CostEstimate
 from .prompt import Prompt, Text
-from .results import OutputImage, PartialImage, Result, Timings, Usage
+from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
 from .sizing import SizePlan, plan_size
 from .typography import GlyphError, TextFitError
+from .verify import Check
 
 __all__ = [
     "APIConnectionError",
@@ -49,11 +66,16 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Budget",
     "BudgetExceededError",
+    "Check",
     "Client",
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "Cost",
+    "CostEstimate",
+    "Diff",
     "EditOptions",
     "EditRequest",
     "EncodedImage",
@@ -92,15 +114,20 @@ __all__ = [
     "Usage",
     "ValidationError",
     "__version__",
+    "compute_diff",
+    "diff",
     "errors",
     "images",
     "layout",
     "masks",
     "models",
     "plan_size",
+    "pricing",
     "prompt",
     "regions",
+    "results_grid",
     "sandbox",
     "sizing",
     "typography",
+    "verify",
 ]

@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 
 from ._commands import add_commands
 from ._version import __version__
-from .errors import APIError, BudgetExceededError, ConfigurationError, ValidationError
+from .errors import (
+    APIError,
+    BudgetExceededError,
+    ConfigurationError,
+    ImagewrightError,
+    ValidationError,
+)
 
 __all__ = ["main"]
 
@@ -27,6 +33,14 @@ EXIT_API = 3
 EXIT_CONFIG = 4
 
 Command = Callable[[argparse.Namespace], int]
+
+_EXIT_CODES: tuple[tuple[type[ImagewrightError], int], ...] = (
+    (ValidationError, EXIT_VALIDATION),
+    (BudgetExceededError, EXIT_VALIDATION),  # refused before sending, like a validation error
+    (ConfigurationError, EXIT_CONFIG),
+    (APIError, EXIT_API),
+    (ImagewrightError, EXIT_API),
+)
 
 
 def _latency(text: str) -> float | tuple[float, float]:
@@ -110,18 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         return func(args)
-    except ValidationError as exc:
+    except ImagewrightError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_VALIDATION
-    except BudgetExceededError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_VALIDATION
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except APIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_API
+        return next(code for cls, code in _EXIT_CODES if isinstance(exc, cls))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import httpx
@@ -325,6 +326,16 @@ class BaseClient:
             return None
         return self.budget.reserve(estimate_call(call))
 
+    @contextmanager
+    def _held(self, call: ApiCall) -> Iterator[Reservation | None]:
+        """Reserve the call's estimate; give it back (or count it spent) if sending fails."""
+        held = self._reserve(call)
+        try:
+            yield held
+        except BaseException as exc:
+            self._settle(held, error=exc)
+            raise
+
     @staticmethod
     def _settle(
         held: Reservation | None, result: Result | None = None, error: BaseException | None = None
@@ -423,12 +434,8 @@ class Client(BaseClient):
         if call.stream:
             raise ValueError("this call streams; use send_stream()")
         opts = self._send_options(transport)
-        held = self._reserve(call)
-        try:
+        with self._held(call) as held:
             out = _transport.send(self.http, self.settings, call, opts)
-        except BaseException as exc:
-            self._settle(held, error=exc)
-            raise
         assert isinstance(out, Result)
         self._settle(held, out)
         return out
@@ -438,12 +445,8 @@ class Client(BaseClient):
         if not call.stream:
             call = call.with_params(stream=True)
         opts = self._send_options(transport)
-        held = self._reserve(call)
-        try:
+        with self._held(call) as held:
             out = _transport.send(self.http, self.settings, call, opts)
-        except BaseException as exc:
-            self._settle(held, error=exc)
-            raise
         assert not isinstance(out, Result)
         return self._settled_stream(out, held)
 
@@ -530,12 +533,8 @@ class AsyncClient(BaseClient):
         if call.stream:
             raise ValueError("this call streams; use send_stream()")
         opts = self._send_options(transport)
-        held = self._reserve(call)
-        try:
+        with self._held(call) as held:
             out = await _transport.asend(self.http, self.settings, call, opts)
-        except BaseException as exc:
-            self._settle(held, error=exc)
-            raise
         assert isinstance(out, Result)
         self._settle(held, out)
         return out

@@ -128,6 +128,16 @@ class ImagesResponse(_Lenient):
     """Tokens billed."""
 
 
+def _decode(data: bytes) -> Image.Image:
+    """Decode encoded image bytes into a PIL image that owns its pixels."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        copy: Image.Image = im.copy()
+        return copy
+
+
 @dataclass(frozen=True)
 class OutputImage:
     """One generated image: its bytes, format and size; the PIL image is decoded lazily.
@@ -148,12 +158,7 @@ class OutputImage:
     @cached_property
     def image(self) -> Image.Image:
         """The decoded PIL image (decoded on first access, then cached)."""
-        from PIL import Image
-
-        with Image.open(io.BytesIO(self.data)) as im:
-            im.load()
-            copy: Image.Image = im.copy()
-            return copy
+        return _decode(self.data)
 
     @cached_property
     def size(self) -> tuple[int, int]:
@@ -216,12 +221,7 @@ class PartialImage:
     @cached_property
     def image(self) -> Image.Image:
         """The decoded preview."""
-        from PIL import Image
-
-        with Image.open(io.BytesIO(self.data)) as im:
-            im.load()
-            copy: Image.Image = im.copy()
-            return copy
+        return _decode(self.data)
 
 
 @dataclass(frozen=True)
