@@ -161,9 +161,10 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
         return float(value)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-    if parsed is None:
-        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # a header we cannot read: fall back to backoff rather than fail the call
     return parsed.timestamp() - (time.time() if now is None else now)
 
 
