@@ -282,3 +282,26 @@ def test_edit_that_leaks_exits_1(
     assert code == 1
     assert "LEAKED" in capsys.readouterr().out
     assert (tmp_path / "e" / "result.json").exists()  # what was paid for is written down
+
+
+def test_an_unwritable_out_folder_is_refused_before_paying(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "a.png"
+    src.write_bytes(png_bytes((64, 64)))
+    code = main(["edit", str(src), "-p", "x", "--sandbox", "--out", str(src)])
+    assert code == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_demo_exits_1_when_the_edit_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import imagewright
+
+    original = imagewright.Client.sandbox.__func__  # type: ignore[attr-defined]
+
+    def leaky(cls: type, **kw: object) -> imagewright.Client:
+        return original(cls, leakage=0.3, **kw)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(imagewright.Client, "sandbox", classmethod(leaky))
+    assert main(["demo", "--out", str(tmp_path / "d"), "--quiet"]) == 1
+    assert (tmp_path / "d" / "receipt.json").exists()

@@ -404,3 +404,102 @@ async def test_a_failing_finish_step_never_loses_the_paid_image(make_client: Any
     await client.close()
     assert result.output.size == (1024, 1024)
     assert result.output.raw is None  # returned exactly as the API sent it
+
+
+# ---- found in review ----------------------------------------------------------------------------
+
+
+async def test_an_abandoned_stream_counts_as_paid_and_closes(make_client: Any) -> None:
+    client = make_client.sandbox(budget=1.0)
+    it = client.client.stream_generate("x", quality="high", size="1024x1024", partial_images=2)
+    if client.is_async:
+        async for _event in it:
+            break
+        await it.aclose()
+    else:
+        for _event in it:
+            break
+        it.close()
+    budget = client.client.budget
+    await client.close()
+    assert client.client.sandbox_engine.requests == 1
+    assert budget.pending_usd == 0
+    assert budget.spent_usd > 0.15  # the server may have made the image: it is counted
+
+
+async def test_a_stream_never_iterated_sends_and_reserves_nothing(make_client: Any) -> None:
+    client = make_client.sandbox(budget=1.0)
+    client.client.stream_generate("x", quality="high")
+    await client.close()
+    assert client.client.sandbox_engine.requests == 0
+    assert client.client.budget.pending_usd == 0
+
+
+def test_send_stream_refuses_a_call_not_compiled_for_streaming() -> None:
+    client = imagewright.Client.sandbox()
+    gif = client.compile_generate("p", output_format="gif", frame_count=4)
+    with pytest.raises(ValueError, match="not compiled for streaming"):
+        client.send_stream(gif)
+    with pytest.raises(imagewright.ValidationError, match="stream"):
+        gif.with_params(stream=True)  # changing a call re-validates it
+    client.close()
+
+
+def test_unknown_and_legacy_options_are_refused() -> None:
+    client = imagewright.Client.sandbox()
+    with pytest.raises(TypeError, match="qualty"):
+        client.compile_generate("p", qualty="high")  # type: ignore[call-arg]
+    with pytest.raises(imagewright.ValidationError, match="style"):
+        client.compile_generate("p", style="vivid")  # type: ignore[call-arg]
+    with pytest.raises(imagewright.ValidationError, match="shut down"):
+        client.compile_generate("p", extra_body={"model": "gpt-image-1"})
+    client.close()
+
+
+def test_partial_images_zero_without_stream_is_harmless() -> None:
+    call = imagewright.Client("k").compile_generate("p", model="gpt-image-2", partial_images=0)
+    assert call.params["partial_images"] == 0
+
+
+async def test_azure_key_is_scrubbed_from_errors_and_budget_works(capture: CaptureServer) -> None:
+    capture.push(Reply(400, {}, error_body("bad")))
+    endpoint = capture.url.removesuffix("/v1")
+    client = imagewright.Client.azure(
+        endpoint=endpoint, api_version="v1", deployment="d", api_key="AZURE-SECRET-KEY", budget=2.0
+    )
+    assert client.budget is not None
+    with pytest.raises(imagewright.BadRequestError) as info:
+        client.generate("x", model="gpt-image-2", max_retries=0)
+    client.close()
+    assert capture.requests[0].headers["api-key"] == "AZURE-SECRET-KEY"  # it was sent
+    err = info.value
+    for text in (repr(err.request.headers), repr(err.response.request.headers), repr(vars(err))):
+        assert "AZURE-SECRET-KEY" not in text
+
+
+def test_with_options_base_url_trailing_slash() -> None:
+    client = imagewright.Client("k").with_options(base_url="https://example.com/v1/")
+    assert (
+        client.settings.url_for("/images/edits", None)[0] == "https://example.com/v1/images/edits"
+    )
+
+
+async def test_stream_error_keeps_partials_and_bad_base64_is_typed(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    events = stream_events("image_generation", partials=2)[:2]
+    events.append(b'data: {"error": {"message": "boom", "code": "server_error"}}\n\n')
+    capture.push(
+        Reply(action="sse", events=events),
+        Reply(
+            action="sse",
+            events=[sse({"type": "image_generation.partial_image", "b64_json": "!!!"})],
+        ),
+    )
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.StreamError) as info:
+        await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=2)
+    assert len(info.value.partial_images) == 2
+    with pytest.raises(imagewright.APIResponseValidationError, match="base64"):
+        await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=1)
+    await client.close()

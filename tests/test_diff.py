@@ -471,3 +471,16 @@ def test_the_callers_arrays_stay_writable_and_the_diffs_do_not():
     src[0, 0] = 0  # the caller's array is untouched by the diff
     with pytest.raises(ValueError, match="read-only"):
         d.source[0, 0] = 0
+
+
+def test_feathered_paste_back_keeps_the_edit_in_regions_narrower_than_the_seam() -> None:
+    src = np.zeros((60, 80, 3), np.uint8)
+    out = np.full((60, 80, 3), 200, np.uint8)
+    editable = np.zeros((60, 80), bool)
+    editable[25:35, 35:45] = True  # 10 px wide, feather 6: a seam of 6 px from each side
+    editable[0:60, 0:2] = True  # a 2 px line along the border
+    pasted = np.asarray(paste_back(src, out, editable, feather=6))[..., 0]
+    assert pasted[30, 40] == 200  # the deepest point of the small region keeps the full edit
+    assert pasted[30, 0] == 200  # a thin region is not faded out at all
+    assert (pasted[~editable] == 0).all()  # the protected area stays exact
+    assert pasted[25, 35] < pasted[28, 38] <= pasted[30, 40]  # and the seam still ramps

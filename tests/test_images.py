@@ -461,3 +461,18 @@ def test_damaged_files_give_an_image_or_an_image_input_error(
     assert enc.format in ("png", "jpeg", "webp")
     assert enc.width > 0
     assert enc.height > 0
+
+
+def test_pil_int_and_float_modes_keep_their_range() -> None:
+    import numpy as np
+    from PIL import Image
+
+    from imagewright.images import load_image
+
+    ramp = np.arange(64 * 96).reshape(64, 96) % 256
+    as_int = load_image(Image.fromarray(ramp.astype(np.int32)))  # mode I holding 0..255
+    assert np.asarray(as_int.to_pil()).max() == 255
+    as_float = load_image(Image.fromarray((ramp / 255).astype(np.float32)))  # mode F in 0..1
+    assert np.asarray(as_float.to_pil()).max() == 255
+    sixteen = load_image(Image.fromarray((ramp * 257).astype(np.uint16)))  # 16-bit data
+    assert np.asarray(sixteen.to_pil()).max() == 255

@@ -274,3 +274,54 @@ def test_an_output_of_another_size_is_diffed_against_the_resized_source():
 def test_a_clean_edit_at_another_size_still_proves_preservation():
     result = masked_edit(size="1024x768")
     assert result.preservation
+
+
+def test_checks_judge_the_api_output_not_the_local_finish() -> None:
+    from imagewright import Client, Layout
+
+    with Client.sandbox() as client:
+        result = client.generate(Layout.banner("Autumn sale", image="sweaters", text="overlay"))
+    assert result.output.size == (1200, 628)  # the exact deliverable
+    assert result.checks_passed, [c for c in result.checks if not c.passed]
+
+
+def test_usage_sums_every_field() -> None:
+    from imagewright import Usage
+
+    u = Usage.model_validate(
+        {
+            "input_tokens": 10,
+            "output_tokens": 100,
+            "total_tokens": 110,
+            "input_tokens_details": {"text_tokens": 10, "image_tokens": 0, "cached_text_tokens": 4},
+            "output_tokens_details": {"image_tokens": 100, "text_tokens": 0},
+        }
+    )
+    total = u + u
+    assert total.total_tokens == 220
+    assert total.output_tokens_details is not None
+    assert total.output_tokens_details.image_tokens == 200
+    assert total.input_tokens_details.model_dump()["cached_text_tokens"] == 8
+
+
+def test_jpeg_paste_back_saves_the_raw_bytes_under_their_own_extension(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from imagewright import Client, EditRequest, Mask, Result
+    from imagewright.images import sniff_format
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (30, 60, 90)).save(buf, format="PNG")
+    with Client.sandbox(leakage=0.05) as client:
+        edit = client.edit(
+            EditRequest(buf.getvalue(), "x", mask=Mask.box((256, 256), (0, 0, 128, 128))),
+            output_format="jpeg",
+        )
+    fixed = edit.paste_back()
+    fixed.save(tmp_path)
+    raws = list(tmp_path.glob("output-0.raw.*"))
+    assert [p.suffix for p in raws] == [".jpg"]
+    assert sniff_format(raws[0].read_bytes()) == "jpeg"
+    assert Result.load(tmp_path) == fixed

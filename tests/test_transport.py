@@ -147,3 +147,8 @@ def test_stream_event_type_decides_not_the_event_line() -> None:
     )  # unknown types are ignored
     with pytest.raises(imagewright.APIResponseValidationError, match="before the completed event"):
         asm.result()
+
+
+def test_nan_retry_after_is_ignored() -> None:
+    assert _transport.retry_after_seconds(httpx.Headers({"retry-after": "nan"})) is None
+    assert _transport.should_retry_response(httpx.Response(503, headers={"retry-after": "nan"}))[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -64,9 +66,32 @@ def _table(rows: Iterable[tuple[str, Any]]) -> str:
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
+def _writable(folder: Path) -> Path:
+    """Refuse an output folder that cannot be written, before anything is paid for."""
+    if folder.exists() and not folder.is_dir():
+        raise ValidationError(Problem("--out", str(folder), "exists and is not a folder"))
+    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ValidationError(Problem("--out", str(folder), f"{existing} is not writable"))
+    return folder
+
+
 def _report(result: Result, folder: Path) -> int:
-    """Save ``result`` to ``folder``, print its summary, return the exit code."""
-    result.save(folder)
+    """Save ``result`` to ``folder``, print its summary, return the exit code.
+
+    The result is paid for: if ``folder`` cannot be written after all, it goes to a new
+    temporary folder instead, and the command says where.
+    """
+    try:
+        result.save(folder)
+    except OSError as exc:
+        fallback = Path(tempfile.mkdtemp(prefix="imagewright-result-"))
+        result.save(fallback)
+        print(
+            f"warning: could not write {folder}/ ({exc}); saved to {fallback}/ instead",
+            file=sys.stderr,
+        )
+        folder = fallback
     print(result.summary())
     print(f"saved to {folder}/")
     preserved = all(d.preservation is None or d.preservation.passed for d in result.diffs)
@@ -74,6 +99,7 @@ def _report(result: Result, folder: Path) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    _writable(Path(args.out))
     with _client(args) as client:
         result = client.generate(args.prompt, **_options(args))
     return _report(result, Path(args.out))
@@ -103,14 +129,15 @@ def _edit(args: argparse.Namespace) -> int:
         mask=mask,
         editable=args.editable if args.mask else None,
     )
+    _writable(Path(args.out))
     with _client(args) as client:
         result = client.edit(request, **_options(args))
     return _report(result, Path(args.out))
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    client = Client.sandbox() if not os.environ.get("OPENAI_API_KEY") else Client()
-    with client:
+    # Estimating sends nothing, so the answer must not depend on whether a key is set.
+    with Client("estimate-only", default_model="gpt-image-2") as client:
         options = _options(args)
         if args.images:
             request = EditRequest(

@@ -160,13 +160,16 @@ class ApiCall:
         return out
 
     def with_params(self, **changes: Any) -> ApiCall:
-        """A copy with some body fields replaced (``None`` removes a field); fingerprint renewed."""
+        """A copy with some body fields replaced (``None`` removes a field), validated again."""
         params = dict(self.params)
         for key, value in changes.items():
             if value is None:
                 params.pop(key, None)
             else:
                 params[key] = value
+        c = _Checker(params.get("model"))
+        _check_common(c, params, edit=self.is_edit)
+        c.raise_if_any()
         return replace(self, params=params, model=params.get("model"), prompt=str(params["prompt"]))
 
     def to_curl(self, base_url: str = "https://api.openai.com/v1") -> str:
@@ -435,7 +438,7 @@ def _check_common(c: _Checker, p: Mapping[str, Any], *, edit: bool) -> None:
         )
 
     partials = p.get("partial_images")
-    if c.int_range("partial_images", partials, 0, 3) and partials is not None and not stream:
+    if c.int_range("partial_images", partials, 0, 3) and partials and not stream:
         c.fail(
             "partial_images",
             partials,
@@ -453,7 +456,8 @@ def _check_common(c: _Checker, p: Mapping[str, Any], *, edit: bool) -> None:
                 c.fail(name, value, "only meaningful for GIF output", "output_format='gif'")
     else:
         c.int_range("frame_count", frame_count, 2, 16)
-        c.int_range("frame_duration_ms", frame_ms, 1, 655_350)
+        # Longer delays are accepted and capped at 655,350 ms by the API.
+        c.int_range("frame_duration_ms", frame_ms, 1, 2**31 - 1)
 
     svg = p.get("svg")
     if svg is not None:
@@ -467,12 +471,14 @@ def _check_common(c: _Checker, p: Mapping[str, Any], *, edit: bool) -> None:
             reasoning = svg.get("reasoning")
             if isinstance(reasoning, Mapping):
                 c.one_of("svg.reasoning.effort", reasoning.get("effort"), SVG_EFFORTS)
+            elif reasoning is not None:
+                c.fail("svg.reasoning", reasoning, "must be an object", "{'effort': ...}")
     if fmt == "svg" and (p.get("n") or 1) != 1:
         c.fail("n", p.get("n"), "SVG output makes exactly one image", "1")
     c.one_of("moderation", p.get("moderation"), MODERATIONS)
 
 
-def _check_extra_body(c: _Checker, extra: Mapping[str, Any]) -> None:
+def _check_legacy(c: _Checker, extra: Mapping[str, Any]) -> None:
     for key in ("response_format", "style"):
         if key in extra:
             c.fail(
@@ -552,6 +558,7 @@ def compile_generate(
     ``options`` are the API's body fields (``size``, ``quality``, ``n``...); ``None`` means
     "not given". Every problem is reported at once.
     """
+    model = _options_model(GENERATE_FIELDS, options, model, extra_body)
     c = _Checker(model)
     _check_model(c)
     text = _safe_prompt(c, prompt, model)
@@ -561,6 +568,52 @@ def compile_generate(
         c.fail("input_fidelity", options["input_fidelity"], "only accepted on edits")
     options.pop("input_fidelity", None)
     return _conclude(c, GENERATIONS, text, options, extra_body, finish=_hook(prompt, "finish"))
+
+
+GENERATE_FIELDS = frozenset(
+    {
+        "background",
+        "complexity",
+        "frame_count",
+        "frame_duration_ms",
+        "moderation",
+        "n",
+        "output_compression",
+        "output_format",
+        "partial_images",
+        "quality",
+        "safety_identifier",
+        "size",
+        "stream",
+        "svg",
+        "user",
+    }
+)
+"""Body fields of ``/images/generations`` (besides ``prompt`` and ``model``)."""
+EDIT_FIELDS = (GENERATE_FIELDS - {"moderation"}) | {"input_fidelity"}
+"""Body fields of ``/images/edits`` (besides the files, ``prompt`` and ``model``)."""
+# Accepted as keywords only to give a better error than "unexpected keyword".
+_REFUSED_FIELDS = frozenset({"response_format", "style", "input_fidelity", "moderation"})
+
+
+def _options_model(
+    fields: frozenset[str],
+    options: Mapping[str, Any],
+    model: str | None,
+    extra_body: Mapping[str, Any] | None,
+) -> str | None:
+    """Refuse unknown keyword options (like any Python call would); the model in force is
+    ``extra_body["model"]`` when given, since that is what goes on the wire."""
+    unknown = sorted(set(options) - fields - _REFUSED_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(fields))
+        raise TypeError(
+            f"unexpected option(s) {', '.join(map(repr, unknown))}; the body fields are: "
+            f"{allowed} (pass anything newer in extra_body)"
+        )
+    if extra_body and isinstance(extra_body.get("model"), str):
+        return str(extra_body["model"])
+    return model
 
 
 def _conclude(
@@ -574,7 +627,7 @@ def _conclude(
     """The checks both endpoints share, then the call itself (or every problem at once)."""
     params = _body(text, {"model": c.model, **options}, extra_body)
     _check_common(c, params, edit=endpoint == EDITS)
-    _check_extra_body(c, extra_body or {})
+    _check_legacy(c, {**options, **(extra_body or {})})
     c.raise_if_any()
     return ApiCall(
         endpoint=endpoint,
@@ -611,6 +664,7 @@ def compile_edit(
     """
     from .masks import prepare_mask
 
+    model = _options_model(EDIT_FIELDS, options, model, extra_body)
     c = _Checker(model)
     _check_model(c)
     text = _safe_prompt(c, request.prompt, model)

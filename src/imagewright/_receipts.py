@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .images import sniff_format
+
 if TYPE_CHECKING:
     from .diff import Diff
     from .images import EncodedImage
@@ -198,7 +200,9 @@ def receipt(result: Result) -> dict[str, Any]:
             "index": o.index,
         }
         if o.raw is not None:
-            entry["raw_file"] = f"output-{o.index}.raw{ext_for(o.format)}"
+            # The raw bytes keep the API's format, which a paste-back may have changed.
+            raw_format = sniff_format(o.raw) or o.format
+            entry["raw_file"] = f"output-{o.index}.raw{ext_for(raw_format)}"
             entry["raw_sha256"] = sha256(o.raw)
         outputs.append(entry)
     response = None

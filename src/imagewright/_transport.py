@@ -151,14 +151,17 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
     ms = headers.get("retry-after-ms")
     if ms is not None:
         try:
-            return float(ms) / 1000.0
+            seconds = float(ms) / 1000.0
+            if not math.isnan(seconds):
+                return seconds
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        return float(value)
+        seconds = float(value)
+        return None if math.isnan(seconds) else seconds
     except ValueError:
         pass
     try:
@@ -304,7 +307,8 @@ def build_result(
             "the API answered without any image", response=response, body=dict(payload)
         )
     if call.finish is not None:
-        outputs = [_finished(o, call.finish) for o in outputs]
+        compression = call.option("output_compression")
+        outputs = [_finished(o, call.finish, compression) for o in outputs]
     return Result(
         call=call,
         outputs=tuple(outputs),
@@ -327,7 +331,9 @@ class FinishWarning(UserWarning):
     image is returned as it came."""
 
 
-def _finished(out: OutputImage, finish: Callable[[Any], Any]) -> OutputImage:
+def _finished(
+    out: OutputImage, finish: Callable[[Any], Any], compression: int | None = None
+) -> OutputImage:
     import io
     import warnings
 
@@ -335,7 +341,15 @@ def _finished(out: OutputImage, finish: Callable[[Any], Any]) -> OutputImage:
         image = finish(out.image)
         buf = io.BytesIO()
         fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(out.format, "PNG")
-        image.save(buf, format=fmt)
+        # Re-encode at the quality the call asked for (the API's default is 100), never at
+        # Pillow's lossier default.
+        quality = int(compression if compression is not None else 100)
+        extra: dict[str, Any] = {}
+        if fmt == "JPEG":
+            extra = {"quality": min(quality, 95), "subsampling": 0}
+        elif fmt == "WEBP":
+            extra = {"quality": quality, "lossless": quality >= 100}
+        image.save(buf, format=fmt, **extra)
     except Exception as exc:
         # The image is paid for: never lose it to a local post-processing failure.
         warnings.warn(
@@ -432,17 +446,22 @@ class StreamAssembler:
         if obj.get("error"):
             err = obj["error"]
             message = err.get("message") if isinstance(err, dict) else None
-            raise StreamError(
+            error = StreamError(
                 message or "An error occurred during streaming",
                 self.response.request,
                 body=err if isinstance(err, dict) else obj,
             )
+            error.partial_images = list(self.partials)
+            raise error
         kind = str(obj.get("type", event or ""))
         if kind.endswith(".partial_image"):
-            b64 = obj.get("b64_json") or ""
+            try:
+                image_bytes = base64.b64decode(obj.get("b64_json") or "", validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise self._broken("a partial image is not valid base64") from exc
             partial = PartialImage(
                 index=int(obj.get("partial_image_index", len(self.partials))),
-                data=base64.b64decode(b64),
+                data=image_bytes,
                 format=str(obj.get("output_format") or "png"),
                 size=obj.get("size"),
                 raw_event=obj,
@@ -516,6 +535,8 @@ def send(
             response = http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise _classify_transport(exc, request, opts) from exc
+        finally:
+            _scrub(request)
         if response.status_code >= 400:
             try:
                 content = response.read()
@@ -578,6 +599,8 @@ async def asend(
             response = await http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise _classify_transport(exc, request, opts) from exc
+        finally:
+            _scrub(request)
         if response.status_code >= 400:
             try:
                 content = await response.aread()
@@ -624,6 +647,17 @@ async def _aiter_stream(
     finally:
         await response.aclose()
     yield assembler.result()
+
+
+_CREDENTIAL_HEADERS = ("authorization", "api-key")
+
+
+def _scrub(request: httpx.Request) -> None:
+    """Remove the credential from a request once it is sent: errors and responses keep the
+    request (for its method and URL), and it must never carry the key."""
+    for name in _CREDENTIAL_HEADERS:
+        if name in request.headers:
+            del request.headers[name]
 
 
 def _classify_transport(

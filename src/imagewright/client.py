@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -23,7 +23,13 @@ import httpx
 from . import _transport
 from ._compile import ApiCall, compile_edit, compile_generate
 from .edit import EditRequest, PromptLike
-from .errors import APIConnectionError, APIResponseValidationError, ConfigurationError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    BudgetExceededError,
+    ConfigurationError,
+    ValidationError,
+)
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
 from .results import PartialImage, Result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
@@ -251,6 +257,8 @@ class BaseClient:
         deployment: str | None = None,
         api_key: str | None = None,
         azure_ad_token: str | Callable[[], str] | None = None,
+        http_client: Any = None,
+        budget: float | Budget | None = None,
         **kwargs: Any,
     ) -> Self:
         """A client for Azure OpenAI.
@@ -277,9 +285,9 @@ class BaseClient:
             azure=AzureConfig(api_version, deployment, use_bearer=token is not None),
             key_env=key_env,
             env={},
-            **{k: v for k, v in kwargs.items() if k != "http_client"},
+            **kwargs,
         )
-        return cls(_settings=settings, http_client=kwargs.get("http_client"))
+        return cls(_settings=settings, http_client=http_client, budget=budget)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, default_model={self.default_model!r})"
@@ -347,12 +355,12 @@ class BaseClient:
             held.settle(
                 cost_from_usage(result.model, result.usage) if result.usage else held.amount_usd
             )
-        elif isinstance(error, APIResponseValidationError) or (
-            isinstance(error, APIConnectionError) and error.may_have_been_billed
-        ):
-            held.settle(held.amount_usd)  # the image may have been made: count it as spent
-        else:
+        elif _not_billed(error):
             held.release()
+        else:
+            # The request may have reached the server (an ambiguous failure, a stream the
+            # caller abandoned, a cancelled task): count the image as paid for.
+            held.settle(held.amount_usd)
 
     def _send_options(self, transport: Mapping[str, Any]) -> _transport.SendOptions:
         timeout = transport.get("timeout")
@@ -372,6 +380,23 @@ class BaseClient:
         # Fail before any I/O when there is no key.
         self.settings.auth_headers()
         return opts
+
+
+def _not_billed(error: BaseException | None) -> bool:
+    """True for failures that certainly made no image: refused before sending, or by the API."""
+    if isinstance(error, APIConnectionError):
+        return not error.may_have_been_billed
+    return isinstance(
+        error, (ValidationError, BudgetExceededError, ConfigurationError, APIStatusError)
+    )
+
+
+def _require_stream(call: ApiCall) -> None:
+    if not call.stream:
+        raise ValueError(
+            "this call was not compiled for streaming; use stream_generate()/stream_edit(), "
+            "or compile it with stream=True"
+        )
 
 
 def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -441,26 +466,25 @@ class Client(BaseClient):
         return out
 
     def send_stream(self, call: ApiCall, **transport: Any) -> Iterator[StreamEvent]:
-        """Send a streaming call; yields partial images, then one final :class:`Result`."""
-        if not call.stream:
-            call = call.with_params(stream=True)
-        opts = self._send_options(transport)
-        with self._held(call) as held:
-            out = _transport.send(self.http, self.settings, call, opts)
-        assert not isinstance(out, Result)
-        return self._settled_stream(out, held)
+        """Send a call compiled with ``stream=True``; yields partial images, then the Result.
 
-    def _settled_stream(
-        self, events: Iterator[StreamEvent], held: Reservation | None
-    ) -> Iterator[StreamEvent]:
-        try:
-            for event in events:
-                if isinstance(event, Result):
-                    self._settle(held, event)
-                yield event
-        except BaseException as exc:
-            self._settle(held, error=exc)
-            raise
+        Nothing is reserved or sent until the first item is requested; stopping early closes
+        the connection (and counts the image as paid for, since the server may have made it).
+        """
+        _require_stream(call)
+        return self._stream(call, self._send_options(transport))
+
+    def _stream(self, call: ApiCall, opts: _transport.SendOptions) -> Iterator[StreamEvent]:
+        with self._held(call) as held:
+            events = _transport.send(self.http, self.settings, call, opts)
+            assert isinstance(events, Generator)
+            try:
+                for event in events:
+                    if isinstance(event, Result):
+                        self._settle(held, event)
+                    yield event
+            finally:
+                events.close()
 
     def generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
@@ -540,25 +564,24 @@ class AsyncClient(BaseClient):
         return out
 
     def send_stream(self, call: ApiCall, **transport: Any) -> AsyncIterator[StreamEvent]:
-        """Send a streaming call; ``async for`` partial images, then one final :class:`Result`."""
-        if not call.stream:
-            call = call.with_params(stream=True)
-        opts = self._send_options(transport)
-        return self._stream(call, opts, self._reserve(call))
+        """Send a call compiled with ``stream=True``; ``async for`` partial images, then the
+        Result. Nothing is reserved or sent until the first item is requested."""
+        _require_stream(call)
+        return self._stream(call, self._send_options(transport))
 
     async def _stream(
-        self, call: ApiCall, opts: _transport.SendOptions, held: Reservation | None
+        self, call: ApiCall, opts: _transport.SendOptions
     ) -> AsyncIterator[StreamEvent]:
-        try:
-            out = await _transport.asend(self.http, self.settings, call, opts)
-            assert not isinstance(out, Result)
-            async for event in out:
-                if isinstance(event, Result):
-                    self._settle(held, event)
-                yield event
-        except BaseException as exc:
-            self._settle(held, error=exc)
-            raise
+        with self._held(call) as held:
+            events = await _transport.asend(self.http, self.settings, call, opts)
+            assert isinstance(events, AsyncGenerator)
+            try:
+                async for event in events:
+                    if isinstance(event, Result):
+                        self._settle(held, event)
+                    yield event
+            finally:
+                await events.aclose()
 
     async def generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]

@@ -141,4 +141,8 @@ def run_demo(out: str | os.PathLike[str] = "imagewright-demo", *, quiet: bool = 
         )
     _say(quiet, f"3. streamed edit: {partials} partial previews, then the final image")
     _say(quiet, f"cost ${receipt['total_cost_usd']:.4f}; results in {folder}/")
-    return 0
+    ok = all(s["checks_passed"] for s in steps) and all(
+        (s.get("diff") or {}).get("preservation") in (None,) or s["diff"]["preservation"]["passed"]
+        for s in steps
+    )
+    return 0 if ok else 1

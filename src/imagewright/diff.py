@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -46,7 +47,7 @@ from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from . import _imageops as ops
 from .errors import MaskError, Problem
@@ -545,18 +546,34 @@ def paste_back(
     return d.paste_back(feather)
 
 
+def _seam_weight(editable: Bool, feather: float) -> npt.NDArray[np.float32]:
+    """How much of the output to keep per pixel: 0 outside the editable area, rising linearly
+    over ``feather`` px inside it, and always 1 at the deepest point of every region, so a
+    region narrower than the seam keeps its edit instead of fading out."""
+    from . import _raster
+
+    steps = max(1, math.ceil(feather))
+    depth = editable.astype(np.uint8)  # 1 on the edge, +1 for each erosion survived
+    core = editable
+    for _ in range(steps):
+        core = _raster.erode(core, 1)
+        if not core.any():
+            break
+        depth += core
+    # The deepest point within reach: a region's own peak, or the full seam width.
+    peak = np.maximum(_raster.dilate(depth, steps), 1)
+    weight: npt.NDArray[np.float32] = (depth / peak).astype(np.float32)
+    weight[~editable] = 0
+    return weight
+
+
 def _paste(src: U8, out: U8, editable: Bool, feather: float) -> Image.Image:
     if feather < 0:
         raise ValueError(f"feather={feather!r}: must be >= 0")
     if feather == 0:
         result = np.where(editable[..., None], out, src)
     else:
-        blur = Image.fromarray(editable.astype(np.uint8) * 255, mode="L").filter(
-            ImageFilter.GaussianBlur(feather / 2)
-        )
-        weight = np.clip(np.asarray(blur, np.float32) * np.float32(2 / 255) - 1, 0, 1)
-        weight[~editable] = 0
-        w = weight[..., None]
+        w = _seam_weight(editable, feather)[..., None]
         mixed = src + w * (out.astype(np.float32) - src)
         result = np.rint(mixed).astype(np.uint8)
         # The weight is 0 there already; restoring the bytes makes exactness independent of

@@ -32,8 +32,9 @@ Errors raised before a request is sent (``ValidationError``, ``BudgetExceededErr
 so the image may already have been generated and charged.
 
 ``TextFitError`` and ``GlyphError`` live in :mod:`imagewright.typography` (re-exported at the
-package root). No exception ever contains the API key: request headers are never included in messages, and
-``APIError.request`` is kept only for its method and URL.
+package root). No exception ever contains the API key: messages never include request headers, and the
+request kept on an error (``APIError.request``, ``APIStatusError.response.request``) has its
+``Authorization`` / ``api-key`` header removed once it was sent.
 """
 
 from __future__ import annotations

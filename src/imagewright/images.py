@@ -403,9 +403,18 @@ def _bomb(param: str, label: str, size: tuple[int, int] | None) -> ImageInputErr
 
 
 def _to_8bit(im: Image.Image) -> Image.Image:
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    """Grey levels of any depth to 8 bits, reading the range from the data where the mode
+    does not say it: 16-bit modes shift by 8; mode ``I`` only when a value is above 255 (an
+    ``int32`` array of 0..255 is already 8-bit); mode ``F`` in 0..1 is scaled like float arrays."""
+    if im.mode == "F":
+        f = np.asarray(im, dtype=np.float64)
+        scale = 255.0 if f.size and np.nanmax(f) <= 1.0 else 1.0
+        return Image.fromarray(np.clip(np.rint(f * scale), 0, 255).astype(np.uint8))
+    if im.mode.startswith("I"):
         a = np.asarray(im).astype(np.int64)
-        return Image.fromarray((np.clip(a, 0, 65535) >> 8).astype(np.uint8))
+        if im.mode.startswith("I;16") or (a.size and a.max() > 255):
+            a = np.clip(a, 0, 65535) >> 8
+        return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
     return im.convert("L")
 
 

@@ -132,6 +132,8 @@ class Settings:
         """A copy with some fields replaced."""
         if "timeout" in changes and changes["timeout"] is not None:
             changes["timeout"] = to_timeout(changes["timeout"])
+        if changes.get("base_url"):
+            changes["base_url"] = str(changes["base_url"]).rstrip("/")
         if "api_key" in changes and changes["api_key"] is not None:
             key = changes["api_key"]
             changes["api_key"] = key if isinstance(key, Secret) else Secret(key)
