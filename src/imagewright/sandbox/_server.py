@@ -43,6 +43,12 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: _Server
 
+    def setup(self) -> None:
+        # Headers and body are separate writes: without TCP_NODELAY, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every keep-alive answer (and stall SSE events).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
     def do_POST(self) -> None:
         try:
             self._handle()
