@@ -104,23 +104,14 @@ def build_request(
     )
     headers.update(opts.extra_headers)
     if call.is_edit:
-        data: dict[str, Any] = {}
+        # One pass: text fields (a repeated name becomes a list) and file parts, in order.
+        data: dict[str, list[str]] = {}
+        files: list[tuple[str, tuple[str | None, bytes, str | None]]] = []
         for part in call.parts():
-            if part.is_file:
-                continue
-            assert part.value is not None
-            if part.name in data:
-                prev = data[part.name]
-                data[part.name] = (
-                    [*prev, part.value] if isinstance(prev, list) else [prev, part.value]
-                )
+            if part.content is not None:
+                files.append((part.name, (part.filename, part.content, part.content_type)))
             else:
-                data[part.name] = part.value
-        files: list[tuple[str, tuple[str | None, bytes, str | None]]] = [
-            (p.name, (p.filename, p.content, p.content_type))
-            for p in call.parts()
-            if p.content is not None
-        ]
+                data.setdefault(part.name, []).append(part.value or "")
         request = http.build_request(
             "POST",
             url,
