@@ -94,8 +94,7 @@ def _report(result: Result, folder: Path) -> int:
         folder = fallback
     print(result.summary())
     print(f"saved to {folder}/")
-    preserved = all(d.preservation is None or d.preservation.passed for d in result.diffs)
-    return EXIT_OK if result.checks_passed and preserved else EXIT_CHECKS_FAILED
+    return EXIT_OK if result.checks_passed and result.preserved else EXIT_CHECKS_FAILED
 
 
 def _generate(args: argparse.Namespace) -> int:

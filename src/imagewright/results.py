@@ -351,6 +351,11 @@ class Result:
         """Whether the first output left the protected area alone (``None`` without a mask)."""
         return self.diff.preservation if self.diff is not None else None
 
+    @property
+    def preserved(self) -> bool:
+        """True unless some output changed the protected area (always True without a mask)."""
+        return all(d.preservation is None or d.preservation.passed for d in self.diffs)
+
     def paste_back(self, feather: float = 0) -> Result:
         """A new result whose outputs have the source's pixels restored outside the mask.
 
