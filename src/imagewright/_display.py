@@ -85,6 +85,9 @@ def output_lines(result: Result, index: int) -> list[tuple[str, bool | None]]:
             out = pres.outside
             text = f"{verdict}: {out.changed_fraction:.2%} outside, SSIM {out.ssim:.3f}"
             lines.append((text, pres.passed))
+    reading = result.text_check(index)
+    if reading is not None:
+        lines.append((reading.summary(), reading.passed))
     failed = [c for c in result.checks_for(index) if not c.passed and c.severity == "error"]
     text = "checks ok" if not failed else "FAILED: " + ", ".join(c.name for c in failed)
     lines.append((text, not failed))
@@ -116,12 +119,22 @@ def comparison(
     if result.source is not None:
         panels.append(("source", result.source))
     if result.diffs and index < len(result.diffs):
-        panels.append((f"output {index}", result.outputs[index].image))
+        panels.append((f"output {index}", _outlined(result, index)))
         panels.append(("diff", result.diffs[index].heatmap_overlay))
     else:
-        panels += [(f"output {o.index}", o.image) for o in result.outputs]
+        panels += [(f"output {o.index}", _outlined(result, o.index)) for o in result.outputs]
     canvas = _row(panels, height)
     return _caption(canvas, summary_lines(result, index)) if caption else canvas
+
+
+def _outlined(result: Result, index: int) -> Image.Image:
+    """Output ``index``, with its text check's strings outlined when one was run."""
+    check = result.text_check(index)
+    if check is None:
+        return result.outputs[index].image
+    from .text import outline_failures
+
+    return outline_failures(result.outputs[index].image, check)
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -266,6 +266,7 @@ def receipt(result: Result) -> dict[str, Any]:
         "cost": cost.to_dict() if cost is not None else None,
         "estimate": result.estimate.to_dict(),
         "checks": [c.to_dict() for c in result.checks],
+        "text_checks": [t.to_dict() for t in result.text_checks],
         "metrics": [d.to_dict() for d in diffs],
         "pictures": {
             "diff": [f"diff-{i}.png" for i in range(len(diffs))],
@@ -369,6 +370,9 @@ def load_result(folder: Path) -> Result:
         )
         response = ImagesResponse.model_validate(body)
     effective = rec["effective"]
+    from .text import TextCheck
+
+    text_checks = tuple(TextCheck.from_dict(t) for t in rec.get("text_checks") or ())
     return Result(
         call=call,
         outputs=tuple(outputs),
@@ -383,6 +387,7 @@ def load_result(folder: Path) -> Result:
         timings=Timings(**rec["timings"]),
         partial_images=tuple(partials),
         response=response,
+        text_checks=text_checks,
     )
 
 

@@ -4,6 +4,7 @@
 
     ImagewrightError
      ├─ ConfigurationError            missing API key, bad client settings
+ ├─ MissingExtraError (ImportError) a feature needs an optional extra (``imagewright[ocr]``)
      ├─ ValidationError (ValueError)  a call that would be refused; lists *every* problem
      │   ├─ ImageInputError           an input image that cannot be sent (empty, corrupt, too big, ...)
      │   ├─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
@@ -61,6 +62,7 @@ __all__ = [
     "ImagewrightError",
     "InternalServerError",
     "MaskError",
+    "MissingExtraError",
     "NotFoundError",
     "PermissionDeniedError",
     "Problem",
@@ -146,6 +148,22 @@ class ImageInputError(ValidationError):
 
 class MaskError(ValidationError):
     """A mask that cannot be sent: wrong size, wrong mode, nothing editable, or unreadable."""
+
+
+class MissingExtraError(ImagewrightError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names it.
+
+    Attributes:
+        feature: What needed it, in words.
+        extra: The extra to install (``pip install 'imagewright[<extra>]'``).
+    """
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} need the optional extra {extra!r}: pip install 'imagewright[{extra}]'"
+        )
+        self.feature = feature
+        self.extra = extra
 
 
 class BudgetExceededError(ImagewrightError):

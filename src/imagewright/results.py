@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .images import EncodedImage
     from .masks import Mask
     from .pricing import Cost, CostEstimate
+    from .text import ExpectedText, Normalization, OcrEngine, TextCheck
     from .verify import Check
 
 __all__ = [
@@ -287,6 +288,8 @@ class Result:
     timings: Timings
     partial_images: Sequence[PartialImage] = ()
     response: ImagesResponse | None = field(default=None, repr=False)
+    text_checks: tuple[TextCheck, ...] = field(default=(), repr=False, compare=False)
+    """The text checks run on this result's outputs (see :meth:`check_text`), newest last."""
 
     @property
     def output(self) -> OutputImage:
@@ -391,7 +394,60 @@ class Result:
 
         # Judge what the API returned: a layout's crop to its deliverable, or a paste-back
         # into PNG, are local steps, not the API missing its contract.
-        return tuple(checks_for_call(self.call, [o.raw or o.data for o in self.outputs]))
+        contract = checks_for_call(self.call, [o.raw or o.data for o in self.outputs])
+        return (*contract, *(c for t in self.text_checks for c in t.to_checks()))
+
+    def check_text(
+        self,
+        expected: Sequence[ExpectedText | str] | None = None,
+        *,
+        index: int = 0,
+        engine: OcrEngine | None = None,
+        normalization: Normalization | None = None,
+        tolerance: float = 0.0,
+        require_box: bool = False,
+        find_extra: bool = True,
+    ) -> TextCheck:
+        """Read output ``index`` with OCR and check that the expected text is there, spelled right.
+
+        The strings default to the layout's text blocks (each read in its box first) and the
+        strings the prompt quotes. The check is recorded on this result: it joins
+        :attr:`checks` (``text "<string>"[i]``), the receipt, :meth:`summary` and the notebook
+        display, where failed strings are outlined. Needs ``pip install 'imagewright[ocr]'``
+        unless you pass your own ``engine``. See :func:`imagewright.text.check_image` for the
+        arguments.
+
+        Example:
+            >>> report = result.check_text()  # doctest: +SKIP
+            >>> report.passed, report.word_accuracy, [s.expected for s in report.failed]  # doctest: +SKIP
+        """
+        from .errors import Problem, ValidationError
+        from .text import check_image, expected_texts
+
+        if not 0 <= index < len(self.outputs):
+            raise ValidationError(
+                Problem("index", index, "no such output", f"0..{len(self.outputs) - 1}")
+            )
+        wanted = expected_texts(self, index) if expected is None else expected
+        report = check_image(
+            self.outputs[index].image,
+            wanted,
+            engine=engine,
+            normalization=normalization,
+            tolerance=tolerance,
+            require_box=require_box,
+            find_extra=find_extra,
+            index=index,
+        )
+        # Recorded like the other lazily computed proofs: the newest check of an output wins.
+        kept = tuple(t for t in self.text_checks if t.index != index)
+        object.__setattr__(self, "text_checks", (*kept, report))
+        self.__dict__.pop("checks", None)
+        return report
+
+    def text_check(self, index: int = 0) -> TextCheck | None:
+        """The recorded text check of output ``index``, or ``None`` when none was run."""
+        return next((t for t in self.text_checks if t.index == index), None)
 
     def checks_for(self, index: int) -> tuple[Check, ...]:
         """The checks about output ``index``, plus the ones about the whole call."""
