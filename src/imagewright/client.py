@@ -14,7 +14,15 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -31,6 +39,7 @@ from .errors import (
     ValidationError,
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
+from .repair import EditStep, RepairStrategy, TextRepair, advance
 from .results import PartialImage, Result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
@@ -38,6 +47,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from .sandbox import Sandbox
+    from .text import ExpectedText, Normalization, OcrEngine
 
 __all__ = [
     "AsyncClient",
@@ -100,6 +110,9 @@ class _ImageOptions(TypedDict, total=False):
     """Extra request headers."""
     idempotency_key: str
     """Use this ``Idempotency-Key`` instead of a fresh one."""
+    verify_text: bool
+    """Read the outputs with OCR and check the prompt's or layout's text (``result.checks``);
+    needs ``imagewright[ocr]``. Layouts with ``text="overlay"`` are skipped (exact already)."""
 
 
 class GenerateOptions(_ImageOptions, total=False):
@@ -116,7 +129,14 @@ class EditOptions(_ImageOptions, total=False):
     """How closely to keep input details (gpt-image-1.5 high/low; 1-mini low; omit on 2.x)."""
 
 
-_TRANSPORT_KEYS = ("timeout", "max_retries", "retry_ambiguous", "extra_headers", "idempotency_key")
+_TRANSPORT_KEYS = (
+    "timeout",
+    "max_retries",
+    "retry_ambiguous",
+    "extra_headers",
+    "idempotency_key",
+    "verify_text",
+)
 
 
 class BaseClient:
@@ -328,6 +348,15 @@ class BaseClient:
             call = self.compile_generate(request, model=model, **options)
         return estimate_call(call)
 
+    def _repair_steps(self, result: Result, settings: dict[str, Any]) -> Any:
+        """The I/O-free repair loop, pricing each edit with this client's estimate."""
+        from .repair import repair_steps
+
+        def price(step: Any) -> float:
+            return self.estimate(step.request, **step.options).high_usd
+
+        return repair_steps(result, estimate=price, **settings)
+
     def _reserve(self, call: ApiCall) -> Reservation | None:
         """Hold the call's estimated cost against the budget, or refuse it (nothing sent)."""
         if self.budget is None:
@@ -404,6 +433,24 @@ def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     body = {k: v for k, v in options.items() if k not in _TRANSPORT_KEYS}
     transport = {k: v for k, v in options.items() if k in _TRANSPORT_KEYS}
     return body, transport
+
+
+def _verified(result: Result, verify: bool) -> Result:
+    """``verify_text=True``: the text check, recorded on the result (OCR is local, never paid)."""
+    if not verify:
+        return result
+    from .text import verify_outputs
+
+    return verify_outputs(result)
+
+
+async def _averified(result: Result, verify: bool) -> Result:
+    """:func:`_verified` in a worker thread, so OCR does not block the event loop."""
+    if not verify:
+        return result
+    import asyncio
+
+    return await asyncio.to_thread(_verified, result, verify)
 
 
 def _stream_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -496,16 +543,62 @@ class Client(BaseClient):
             APIError: The API or the connection failed (see :mod:`imagewright.errors`).
         """
         body, transport = _split(options)
+        verify = transport.pop("verify_text", False)
         call = compile_generate(prompt, model=model or self.default_model, **body)
-        return self.send(call, **transport)
+        return _verified(self.send(call, **transport), verify)
 
     def edit(
         self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
     ) -> Result:
         """Edit images: the request's sources, with its mask or markup, as its prompt says."""
         body, transport = _split(options)
+        verify = transport.pop("verify_text", False)
         call = compile_edit(request, model=model or self.default_model, **body)
-        return self.send(call, **transport)
+        return _verified(self.send(call, **transport), verify)
+
+    def repair_text(
+        self,
+        result: Result,
+        *,
+        expected: Sequence[ExpectedText | str] | None = None,
+        strategy: RepairStrategy = "edit",
+        max_attempts: int = 3,
+        budget: float | None = None,
+        grow: float = 0.25,
+        engine: OcrEngine | None = None,
+        normalization: Normalization | None = None,
+        **options: Any,
+    ) -> TextRepair:
+        """Fix the text of ``result`` that failed its check, one masked edit per failed string.
+
+        Each edit covers just that string's region (its layout box, else where its best match
+        was read, grown by ``grow`` times the text height), asks for the exact quoted text in
+        the layout's typography, and is pasted back so the rest stays byte-identical. The text
+        is checked again after each attempt (see :meth:`Result.check_text`).
+
+        Args:
+            result: The result to repair (its first output).
+            expected: The strings to check (default: the layout's and prompt's).
+            strategy: ``"edit"`` (masked edits, paid) or ``"overlay"`` (set the type locally).
+            max_attempts: At most this many attempts (paid edits for ``"edit"``).
+            budget: Stop before an edit whose estimate would take the spend over this (USD).
+            grow: How far to grow each region, as a share of the text's height.
+            engine: The OCR engine (default: the ``ocr`` extra's RapidOCR).
+            normalization: Comparison rules for the text checks.
+            **options: Edit options (``quality``, ``model``, ``timeout``...).
+
+        Returns:
+            A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
+            stopped and what it cost.
+        """
+        settings = dict(expected=expected, strategy=strategy, max_attempts=max_attempts,
+                        budget=budget, grow=grow, engine=engine, normalization=normalization,
+                        options=options)  # fmt: skip
+        steps = self._repair_steps(result, settings)
+        step = advance(steps, None)
+        while isinstance(step, EditStep):
+            step = advance(steps, self.edit(step.request, **step.options))
+        return step
 
     def stream_generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
@@ -588,16 +681,66 @@ class AsyncClient(BaseClient):
     ) -> Result:
         """Generate images from a prompt (text, ``Prompt`` or ``Layout``)."""
         body, transport = _split(options)
+        verify = transport.pop("verify_text", False)
         call = compile_generate(prompt, model=model or self.default_model, **body)
-        return await self.send(call, **transport)
+        return await _averified(await self.send(call, **transport), verify)
 
     async def edit(
         self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
     ) -> Result:
         """Edit images: the request's sources, with its mask or markup, as its prompt says."""
         body, transport = _split(options)
+        verify = transport.pop("verify_text", False)
         call = compile_edit(request, model=model or self.default_model, **body)
-        return await self.send(call, **transport)
+        return await _averified(await self.send(call, **transport), verify)
+
+    async def repair_text(
+        self,
+        result: Result,
+        *,
+        expected: Sequence[ExpectedText | str] | None = None,
+        strategy: RepairStrategy = "edit",
+        max_attempts: int = 3,
+        budget: float | None = None,
+        grow: float = 0.25,
+        engine: OcrEngine | None = None,
+        normalization: Normalization | None = None,
+        **options: Any,
+    ) -> TextRepair:
+        """Fix the text of ``result`` that failed its check (see :meth:`Client.repair_text`).
+
+        Each edit covers just that string's region (its layout box, else where its best match
+        was read, grown by ``grow`` times the text height), asks for the exact quoted text in
+        the layout's typography, and is pasted back so the rest stays byte-identical. The text
+        is checked again after each attempt (see :meth:`Result.check_text`).
+
+        Args:
+            result: The result to repair (its first output).
+            expected: The strings to check (default: the layout's and prompt's).
+            strategy: ``"edit"`` (masked edits, paid) or ``"overlay"`` (set the type locally).
+            max_attempts: At most this many attempts (paid edits for ``"edit"``).
+            budget: Stop before an edit whose estimate would take the spend over this (USD).
+            grow: How far to grow each region, as a share of the text's height.
+            engine: The OCR engine (default: the ``ocr`` extra's RapidOCR).
+            normalization: Comparison rules for the text checks.
+            **options: Edit options (``quality``, ``model``, ``timeout``...).
+
+        Returns:
+            A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
+            stopped and what it cost.
+        """
+        settings = dict(expected=expected, strategy=strategy, max_attempts=max_attempts,
+                        budget=budget, grow=grow, engine=engine, normalization=normalization,
+                        options=options)  # fmt: skip
+        import asyncio
+
+        steps = self._repair_steps(result, settings)
+        # OCR runs inside the loop: resume it in a worker thread, not on the event loop.
+        step = await asyncio.to_thread(advance, steps, None)
+        while isinstance(step, EditStep):
+            edited = await self.edit(step.request, **step.options)
+            step = await asyncio.to_thread(advance, steps, edited)
+        return step
 
     def stream_generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]

@@ -64,6 +64,7 @@ __all__ = [
     "expected_texts",
     "ned",
     "outline_failures",
+    "verify_outputs",
     "word_accuracy",
     "words",
 ]
@@ -522,6 +523,19 @@ def expected_texts(result: Result, index: int = 0) -> list[ExpectedText]:
             known.add(text)
             out.append(ExpectedText(text))
     return out
+
+
+def verify_outputs(result: Result) -> Result:
+    """Run :meth:`Result.check_text` on every output that should show text (what
+    ``verify_text=True`` does); layouts in ``text="overlay"`` mode are skipped, their type is
+    set locally and exact."""
+    layout = getattr(result.call.finish, "__self__", None)
+    if getattr(layout, "text", None) == "overlay":
+        return result
+    for i in range(len(result.outputs)):
+        if expected_texts(result, i):
+            result.check_text(index=i)
+    return result
 
 
 def quoted_strings(prompt: str) -> list[str]:
