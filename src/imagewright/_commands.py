@@ -57,6 +57,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     out = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.model:
         out["model"] = args.model
+    if getattr(args, "verify_text", False):
+        out["verify_text"] = True
     return out
 
 
@@ -221,6 +223,11 @@ def _common(p: argparse.ArgumentParser, *, out: str | None) -> None:
 def _send_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sandbox", action="store_true", help="run offline on the sandbox")
     p.add_argument("--budget", type=float, help="refuse calls estimated above this many USD")
+    p.add_argument(
+        "--verify-text",
+        action="store_true",
+        help="check the quoted text with OCR (needs imagewright[ocr]); exit 1 if it is wrong",
+    )
 
 
 def add_commands(sub: Any) -> None:
