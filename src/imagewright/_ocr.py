@@ -3,7 +3,8 @@
 The default engine is RapidOCR on onnxruntime (``pip install 'imagewright[ocr]'``): the
 ``rapidocr_onnxruntime`` wheel ships its PP-OCRv4 detection and recognition models inside the
 package, so it runs offline and never downloads anything. It is created once per process, on
-first use, under a lock; it writes nothing to disk, so a read-only home directory is fine.
+first use, under a lock. It needs no writable directory: onnxruntime stores a telemetry device
+id under ``~/.cache`` when it can, and otherwise logs one warning and keeps it in memory.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class RapidOcrEngine:
             xs = [p[0] for p in quad]
             ys = [p[1] for p in quad]
             box = (int(min(xs)), int(min(ys)), int(round(max(xs))), int(round(max(ys))))
-            lines.append(OcrLine(str(text), box, float(score)))
+            lines.append(OcrLine(str(text), box, round(float(score), 4)))
         return lines
 
     def __repr__(self) -> str:

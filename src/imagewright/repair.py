@@ -188,7 +188,8 @@ def repair_steps(
         items[k] = replace(items[k], box=items[k].box or region)
         if strategy == "overlay":
             fixed = _overlay(image, items[k], region)
-            out = replace(current.output, data=_png(fixed), format="png")
+            raw = current.output.raw or current.output.data
+            out = replace(current.output, data=_png(fixed), format="png", raw=raw)
             attempt = replace(current, outputs=(out, *current.outputs[1:]), text_checks=())
         else:
             step = _edit_step(current, items[k], region, options or {})

@@ -178,7 +178,7 @@ class TextCheck:
     engine: str = ""
     normalization: Normalization = field(default_factory=Normalization)
     index: int = 0
-    elapsed_s: float = 0.0
+    elapsed_s: float = field(default=0.0, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -459,8 +459,8 @@ def check_image(
     )
     return TextCheck(
         strings=tuple(strings),
-        word_accuracy=word_accuracy(found_words, expected_words),
-        ned=ned(got, want),
+        word_accuracy=round(word_accuracy(found_words, expected_words), 4),
+        ned=round(ned(got, want), 4),
         extra=extra,
         engine=getattr(engine, "name", type(engine).__name__),
         normalization=norm,
