@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import pytest
 from PIL import Image
 
 from imagewright import ValidationError
+from imagewright._textmetrics import substring_distance
 from imagewright.text import (
     ExpectedText,
     Normalization,
@@ -20,7 +20,6 @@ from imagewright.text import (
     word_accuracy,
     words,
 )
-from imagewright._textmetrics import substring_distance
 
 # ---- metrics, computed by hand ------------------------------------------------------------
 
@@ -129,12 +128,15 @@ def test_a_string_split_over_two_lines_and_a_misspelt_one() -> None:
     )
     report = check_image(CANVAS, ["Grand Opening", "Saturday 10am"], engine=engine)
     grand, saturday = report.strings
-    assert grand.found and grand.match == "GRAND OPENING" and grand.cer == 0.0
+    assert grand.found
+    assert grand.match == "GRAND OPENING"
+    assert grand.cer == 0.0
     assert grand.where == (90, 20, 310, 110)
     assert not saturday.found
     assert saturday.match == "Satruday 10am"
     assert saturday.cer == pytest.approx(2 / 13, abs=1e-4)  # "satruday 10am" vs "saturday 10am"
-    assert not report.passed and report.failed == (saturday,)
+    assert not report.passed
+    assert report.failed == (saturday,)
     # CVTG-2K numbers: 3 of 4 expected words read exactly.
     assert report.word_accuracy == pytest.approx(3 / 4)
     assert "'Saturday 10am' not found" in saturday.describe()
@@ -148,7 +150,9 @@ def test_box_is_read_first_and_the_whole_image_only_for_the_rest() -> None:
     )
     assert engine.reads == [(112, 52)]  # only the box (grown by 6 px) was read
     s = report.strings[0]
-    assert s.found and s.read == "box" and s.in_box is True
+    assert s.found
+    assert s.read == "box"
+    assert s.in_box is True
     assert s.where == (99, 39, 154, 64)  # the crop origin (94, 34) added back
 
 
@@ -156,14 +160,18 @@ def test_text_outside_its_box_is_reported_and_fails_only_when_required() -> None
     engine = Scripted([OcrLine("SALE", (10, 250, 60, 280))], box_lines=[])
     expected = [ExpectedText("SALE", (100, 40, 200, 80))]
     loose = check_image(CANVAS, expected, engine=engine)
-    assert loose.strings[0].found and loose.strings[0].in_box is False
-    assert loose.passed and "OUTSIDE its box" in loose.strings[0].describe()
+    assert loose.strings[0].found
+    assert loose.strings[0].in_box is False
+    assert loose.passed
+    assert "OUTSIDE its box" in loose.strings[0].describe()
     strict = check_image(CANVAS, expected, engine=engine, require_box=True)
     assert not strict.passed
 
 
 def test_extra_text_nobody_asked_for() -> None:
-    engine = Scripted([OcrLine("SALE", (10, 10, 60, 30)), OcrLine("lorem ipsum", (10, 200, 90, 220))])
+    engine = Scripted(
+        [OcrLine("SALE", (10, 10, 60, 30)), OcrLine("lorem ipsum", (10, 200, 90, 220))]
+    )
     report = check_image(CANVAS, ["SALE"], engine=engine)
     assert [x.text for x in report.extra] == ["lorem ipsum"]
     assert report.passed  # extra text is reported, not failed
@@ -173,7 +181,8 @@ def test_case_is_checked_only_when_asked() -> None:
     engine = Scripted([OcrLine("Sale", (10, 10, 60, 30))])
     assert check_image(CANVAS, ["SALE"], engine=engine).passed
     exact = check_image(CANVAS, ["SALE"], engine=engine, normalization=Normalization(case="exact"))
-    assert not exact.passed and exact.strings[0].cer == pytest.approx(3 / 4)
+    assert not exact.passed
+    assert exact.strings[0].cer == pytest.approx(3 / 4)
 
 
 def test_tolerance_accepts_near_misses() -> None:
@@ -185,7 +194,10 @@ def test_tolerance_accepts_near_misses() -> None:
 def test_nothing_read_at_all() -> None:
     report = check_image(CANVAS, ["SALE"], engine=Scripted([]))
     s = report.strings[0]
-    assert not s.found and s.match is None and s.cer == 1.0 and s.ned == 0.0
+    assert not s.found
+    assert s.match is None
+    assert s.cer == 1.0
+    assert s.ned == 0.0
     assert report.word_accuracy == 0.0
 
 
@@ -222,14 +234,11 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_ocr, "_default", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'imagewright\[ocr\]'") as info:
         check_image(CANVAS, ["SALE"])
-    assert isinstance(info.value, ImportError) and info.value.extra == "ocr"
+    assert isinstance(info.value, ImportError)
+    assert info.value.extra == "ocr"
 
 
 def test_a_custom_engine_satisfies_the_protocol() -> None:
     from imagewright.text import OcrEngine
 
     assert isinstance(Scripted([]), OcrEngine)
-
-
-def _unused(*_: Any) -> None:  # keeps the typing import honest for mypy-less readers
-    return None

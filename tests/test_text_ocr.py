@@ -26,10 +26,15 @@ async def test_quoted_text_drawn_by_the_sandbox_is_found(make_client: Any) -> No
     client = make_client.sandbox()
     result = await client.generate(PROMPT, size="1024x1024", verify_text=True)
     report = result.text_check()
-    assert report is not None and report.passed
+    assert report is not None
+    assert report.passed
     (s,) = report.strings
-    assert s.expected == "GRAND OPENING" and s.found and s.cer == 0.0 and s.read == "image"
-    assert report.word_accuracy == 1.0 and report.ned == 1.0
+    assert s.expected == "GRAND OPENING"
+    assert s.found
+    assert s.cer == 0.0
+    assert s.read == "image"
+    assert report.word_accuracy == 1.0
+    assert report.ned == 1.0
     assert "SANDBOX" in [x.text for x in report.extra]  # the corner mark: text nobody asked for
     assert result.checks_passed
     assert "text 1/1 ok" in result.summary()
@@ -39,18 +44,21 @@ async def test_wrong_text_fails_naming_the_string_and_repair_fixes_it(make_clien
     client = make_client.sandbox()
     result = await client.generate(PROMPT, size="1024x1024", extra_headers=WRONG, verify_text=True)
     report = result.text_check()
-    assert report is not None and not report.passed
+    assert report is not None
+    assert not report.passed
     assert [s.expected for s in report.failed] == ["GRAND OPENING"]
     assert not result.checks_passed
     failed = [c.name for c in result.checks if not c.passed]
     assert failed == ['text "GRAND OPENING"[0]']
-    assert "FAILED: text \"GRAND OPENING\"[0]" in result.summary()
+    assert 'FAILED: text "GRAND OPENING"[0]' in result.summary()
 
     repair = await client._call("repair_text", result, max_attempts=2)
-    assert repair.passed and repair.stopped == "passed"
+    assert repair.passed
+    assert repair.stopped == "passed"
     assert 1 <= len(repair.attempts) <= 2
     final = repair.result
-    assert final.text_check().passed and final.checks_passed
+    assert final.text_check().passed
+    assert final.checks_passed
     # Each attempt is a normal, paid result with its own text check.
     assert all(a.cost is not None and a.text_check() is not None for a in repair.attempts)
     assert repair.spent_usd == pytest.approx(sum(a.cost.total_usd for a in repair.attempts))
@@ -58,7 +66,8 @@ async def test_wrong_text_fails_naming_the_string_and_repair_fixes_it(make_clien
     before = np.asarray(result.output.image.convert("RGBA"))
     after = np.asarray(final.output.image.convert("RGBA"))
     region = final.mask.to_array() > 0
-    assert region.any() and final.preserved
+    assert region.any()
+    assert final.preserved
     assert np.array_equal(before[~region], after[~region])
     assert not np.array_equal(before[region], after[region])
     # The region is the misspelt text's place, grown a little: not the whole picture.
@@ -69,15 +78,20 @@ async def test_repair_stops_at_the_budget_before_paying(make_client: Any) -> Non
     client = make_client.sandbox()
     result = await client.generate(PROMPT, size="1024x1024", extra_headers=WRONG)
     repair = await client._call("repair_text", result, budget=0.001)
-    assert repair.stopped == "budget" and repair.attempts == () and not repair.passed
-    assert repair.result is result and repair.spent_usd == 0.0
+    assert repair.stopped == "budget"
+    assert repair.attempts == ()
+    assert not repair.passed
+    assert repair.result is result
+    assert repair.spent_usd == 0.0
 
 
 async def test_overlay_repair_sets_the_type_locally(make_client: Any) -> None:
     client = make_client.sandbox()
     result = await client.generate(PROMPT, size="1024x1024", extra_headers=WRONG)
     repair = await client._call("repair_text", result, strategy="overlay")
-    assert repair.passed and repair.spent_usd == 0.0 and len(repair.attempts) == 1
+    assert repair.passed
+    assert repair.spent_usd == 0.0
+    assert len(repair.attempts) == 1
     assert repair.result.output.raw is not None  # the API's bytes are kept
 
 
@@ -101,8 +115,11 @@ def test_layout_blocks_are_read_in_their_boxes() -> None:
     report = result.text_check()
     assert report is not None
     (s,) = report.strings
-    assert s.name == "headline" and s.box is not None
-    assert s.found and s.read == "box" and s.in_box is True
+    assert s.name == "headline"
+    assert s.box is not None
+    assert s.found
+    assert s.read == "box"
+    assert s.in_box is True
 
 
 def test_the_check_is_kept_in_the_receipt_and_the_display(tmp_path: Path) -> None:
@@ -130,7 +147,8 @@ def test_cli_verify_prints_a_table_and_exits_1_on_failure(
     image = str(out / "output-0.png")
     assert main(["verify", image, "--text", "GRAND OPENING", "--text", "CLOSED"]) == 1
     table = capsys.readouterr().out
-    assert "ok    'GRAND OPENING'" in table and "FAIL  'CLOSED'" in table
+    assert "ok    'GRAND OPENING'" in table
+    assert "FAIL  'CLOSED'" in table
     assert main(["verify", image, "--text", "grand opening"]) == 0
     capsys.readouterr()
     assert main(["verify", image, "--text", "grand opening", "--exact-case"]) == 1

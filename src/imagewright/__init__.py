@@ -12,8 +12,10 @@ from . import (
     pricing,
     prompt,
     regions,
+    repair,
     sandbox,
     sizing,
+    text,
     typography,
     verify,
 )
@@ -38,6 +40,7 @@ from .errors import (
     ImagewrightError,
     InternalServerError,
     MaskError,
+    MissingExtraError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -51,8 +54,10 @@ from .masks import Mask, MaskFinding, MaskWarning
 from .models import UnknownModelWarning
 from .pricing import Budget, Cost, CostEstimate
 from .prompt import Prompt, Text
+from .repair import TextRepair
 from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
 from .sizing import SizePlan, plan_size
+from .text import ExpectedText, Normalization, OcrEngine, OcrLine, StringCheck, TextCheck
 from .typography import GlyphError, TextFitError
 from .verify import Check
 
@@ -79,6 +84,7 @@ __all__ = [
     "EditOptions",
     "EditRequest",
     "EncodedImage",
+    "ExpectedText",
     "ExperimentalSizeWarning",
     "GenerateOptions",
     "GlyphError",
@@ -92,7 +98,11 @@ __all__ = [
     "MaskError",
     "MaskFinding",
     "MaskWarning",
+    "MissingExtraError",
+    "Normalization",
     "NotFoundError",
+    "OcrEngine",
+    "OcrLine",
     "OutputImage",
     "Part",
     "PartialImage",
@@ -105,9 +115,12 @@ __all__ = [
     "SizePlan",
     "StreamError",
     "StreamEvent",
+    "StringCheck",
     "Text",
     "TextBlock",
+    "TextCheck",
     "TextFitError",
+    "TextRepair",
     "Timings",
     "UnknownModelWarning",
     "UnprocessableEntityError",
@@ -125,9 +138,11 @@ __all__ = [
     "pricing",
     "prompt",
     "regions",
+    "repair",
     "results_grid",
     "sandbox",
     "sizing",
+    "text",
     "typography",
     "verify",
 ]

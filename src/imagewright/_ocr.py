@@ -98,7 +98,7 @@ class RapidOcrEngine:
         for quad, text, score in found or ():
             xs = [p[0] for p in quad]
             ys = [p[1] for p in quad]
-            box = (int(min(xs)), int(min(ys)), int(round(max(xs))), int(round(max(ys))))
+            box = (int(min(xs)), int(min(ys)), round(max(xs)), round(max(ys)))
             lines.append(OcrLine(str(text), box, round(float(score), 4)))
         return lines
 

@@ -50,7 +50,9 @@ def load_layout(path: str | Path) -> Any:
         unknown = sorted(set(region) - known)
         if unknown:
             raise ValidationError(
-                Problem(f"regions[{i}]", unknown, "unknown TextBlock fields", ", ".join(sorted(known)))
+                Problem(
+                    f"regions[{i}]", unknown, "unknown TextBlock fields", ", ".join(sorted(known))
+                )
             )
         blocks.append(TextBlock(**{**region, "box": tuple(region.get("box", ()))}))
     return Layout(data.get("canvas", "1024x1024"), blocks)
@@ -67,7 +69,9 @@ def _expected(args: argparse.Namespace, size: tuple[int, int]) -> list[Any]:
             if isinstance(region, TextBlock):
                 box = layout.box(region, size)
                 out.append(
-                    ExpectedText(region.text, (box[0], box[1], box[2], box[3]), name, region.lettering())
+                    ExpectedText(
+                        region.text, (box[0], box[1], box[2], box[3]), name, region.lettering()
+                    )
                 )
     out += [ExpectedText(t) for t in args.text]
     if not out:

@@ -591,9 +591,9 @@ class Client(BaseClient):
             A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
             stopped and what it cost.
         """
-        settings = dict(expected=expected, strategy=strategy, max_attempts=max_attempts,
-                        budget=budget, grow=grow, engine=engine, normalization=normalization,
-                        options=options)  # fmt: skip
+        settings = {"expected": expected, "strategy": strategy, "max_attempts": max_attempts,
+                        "budget": budget, "grow": grow, "engine": engine, "normalization": normalization,
+                        "options": options}  # fmt: skip
         steps = self._repair_steps(result, settings)
         step = advance(steps, None)
         while isinstance(step, EditStep):
@@ -729,9 +729,9 @@ class AsyncClient(BaseClient):
             A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
             stopped and what it cost.
         """
-        settings = dict(expected=expected, strategy=strategy, max_attempts=max_attempts,
-                        budget=budget, grow=grow, engine=engine, normalization=normalization,
-                        options=options)  # fmt: skip
+        settings = {"expected": expected, "strategy": strategy, "max_attempts": max_attempts,
+                        "budget": budget, "grow": grow, "engine": engine, "normalization": normalization,
+                        "options": options}  # fmt: skip
         import asyncio
 
         steps = self._repair_steps(result, settings)

@@ -170,7 +170,8 @@ def repair_steps(
     report = result.text_check(0)
     if report is None or expected is not None:
         report = result.check_text(items, **check_args)
-    current, attempts, spent = result, [], 0.0
+    current, spent = result, 0.0
+    attempts: list[Result] = []
     stopped: Stopped = "passed"
     while not report.passed:
         if len(attempts) >= max_attempts:
@@ -222,7 +223,9 @@ def _edit_step(
     return EditStep(request, opts, region)
 
 
-def advance(steps: Generator[EditStep, Result, TextRepair], sent: Result | None) -> EditStep | TextRepair:
+def advance(
+    steps: Generator[EditStep, Result, TextRepair], sent: Result | None
+) -> EditStep | TextRepair:
     """Resume the loop with the last edit's result (``None`` to start): the next step, or the
     outcome. (A plain function, so the async client can run it in a worker thread.)"""
     try:

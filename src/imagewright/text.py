@@ -70,7 +70,6 @@ __all__ = [
 ]
 
 BoxXYXY = tuple[int, int, int, int]
-ExpectedLike = "ExpectedText | str"
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,9 @@ class StringCheck:
         """One sentence for tables and check details."""
         if self.match is None:
             return f"{self.expected!r} not found: no text read"
-        place = "" if self.in_box is None else (" in its box" if self.in_box else " OUTSIDE its box")
+        place = (
+            "" if self.in_box is None else (" in its box" if self.in_box else " OUTSIDE its box")
+        )
         if self.found:
             return f"{self.expected!r} found{place} (CER {self.cer:.2f})"
         return (
@@ -232,14 +233,18 @@ class TextCheck:
             word_accuracy=float(data["word_accuracy"]),
             ned=float(data["ned"]),
             extra=tuple(
-                OcrLine(x["text"], tuple(x["box"]), float(x["score"]))  # type: ignore[arg-type]
-                for x in data["extra"]
+                OcrLine(x["text"], _box(x["box"]), float(x["score"])) for x in data["extra"]
             ),
             engine=str(data.get("engine", "")),
             normalization=Normalization(**data.get("normalization", {})),
             index=int(data.get("index", 0)),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
         )
+
+
+def _box(values: Sequence[int]) -> BoxXYXY:
+    left, top, right, bottom = (int(v) for v in values)
+    return (left, top, right, bottom)
 
 
 # ---- matching ---------------------------------------------------------------------------------
@@ -515,7 +520,9 @@ def expected_texts(result: Result, index: int = 0) -> list[ExpectedText]:
             if isinstance(region, TextBlock):
                 box = layout.box(region, size)
                 out.append(
-                    ExpectedText(region.text, (box[0], box[1], box[2], box[3]), name, region.lettering())
+                    ExpectedText(
+                        region.text, (box[0], box[1], box[2], box[3]), name, region.lettering()
+                    )
                 )
     known = {e.text for e in out}
     for text in quoted_strings(result.call.prompt):
