@@ -59,20 +59,9 @@ def load_layout(path: str | Path) -> Any:
 
 
 def _expected(args: argparse.Namespace, size: tuple[int, int]) -> list[Any]:
-    from .regions import TextBlock
-    from .text import ExpectedText
+    from .text import ExpectedText, layout_texts
 
-    out: list[Any] = []
-    if args.layout:
-        layout = load_layout(args.layout)
-        for name, region in zip(layout.names, layout.regions, strict=True):
-            if isinstance(region, TextBlock):
-                box = layout.box(region, size)
-                out.append(
-                    ExpectedText(
-                        region.text, (box[0], box[1], box[2], box[3]), name, region.lettering()
-                    )
-                )
+    out = layout_texts(load_layout(args.layout), size) if args.layout else []
     out += [ExpectedText(t) for t in args.text]
     if not out:
         raise ValidationError(

@@ -348,8 +348,9 @@ class BaseClient:
             call = self.compile_generate(request, model=model, **options)
         return estimate_call(call)
 
-    def _repair_steps(self, result: Result, settings: dict[str, Any]) -> Any:
-        """The I/O-free repair loop, pricing each edit with this client's estimate."""
+    def _repair_steps(self, result: Result, **settings: Any) -> Any:
+        """The I/O-free repair loop (:func:`~imagewright.repair.repair_steps`), pricing each
+        edit with this client's estimate."""
         from .repair import repair_steps
 
         def price(step: Any) -> float:
@@ -591,10 +592,17 @@ class Client(BaseClient):
             A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
             stopped and what it cost.
         """
-        settings = {"expected": expected, "strategy": strategy, "max_attempts": max_attempts,
-                        "budget": budget, "grow": grow, "engine": engine, "normalization": normalization,
-                        "options": options}  # fmt: skip
-        steps = self._repair_steps(result, settings)
+        settings = {
+            "expected": expected,
+            "strategy": strategy,
+            "max_attempts": max_attempts,
+            "budget": budget,
+            "grow": grow,
+            "engine": engine,
+            "normalization": normalization,
+            "options": options,
+        }
+        steps = self._repair_steps(result, **settings)
         step = advance(steps, None)
         while isinstance(step, EditStep):
             step = advance(steps, self.edit(step.request, **step.options))
@@ -729,12 +737,19 @@ class AsyncClient(BaseClient):
             A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
             stopped and what it cost.
         """
-        settings = {"expected": expected, "strategy": strategy, "max_attempts": max_attempts,
-                        "budget": budget, "grow": grow, "engine": engine, "normalization": normalization,
-                        "options": options}  # fmt: skip
+        settings = {
+            "expected": expected,
+            "strategy": strategy,
+            "max_attempts": max_attempts,
+            "budget": budget,
+            "grow": grow,
+            "engine": engine,
+            "normalization": normalization,
+            "options": options,
+        }
         import asyncio
 
-        steps = self._repair_steps(result, settings)
+        steps = self._repair_steps(result, **settings)
         # OCR runs inside the loop: resume it in a worker thread, not on the event loop.
         step = await asyncio.to_thread(advance, steps, None)
         while isinstance(step, EditStep):

@@ -47,6 +47,7 @@ from .errors import Problem, ValidationError
 from .verify import Check
 
 if TYPE_CHECKING:
+    from .layout import Layout
     from .results import Result
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "default_engine",
     "edit_distance",
     "expected_texts",
+    "layout_texts",
     "ned",
     "outline_failures",
     "verify_outputs",
@@ -510,25 +512,29 @@ def expected_texts(result: Result, index: int = 0) -> list[ExpectedText]:
     """The strings an output should show: its layout's text blocks (with their boxes scaled to
     the output), then every other string the prompt quotes (without a box)."""
     from .layout import Layout
-    from .regions import TextBlock
 
-    out: list[ExpectedText] = []
     layout = getattr(result.call.finish, "__self__", None)
     size = result.outputs[index].size
-    if isinstance(layout, Layout):
-        for name, region in zip(layout.names, layout.regions, strict=True):
-            if isinstance(region, TextBlock):
-                box = layout.box(region, size)
-                out.append(
-                    ExpectedText(
-                        region.text, (box[0], box[1], box[2], box[3]), name, region.lettering()
-                    )
-                )
+    out = layout_texts(layout, size) if isinstance(layout, Layout) else []
     known = {e.text for e in out}
     for text in quoted_strings(result.call.prompt):
         if text not in known:
             known.add(text)
             out.append(ExpectedText(text))
+    return out
+
+
+def layout_texts(layout: Layout, size: tuple[int, int]) -> list[ExpectedText]:
+    """The layout's text blocks as :class:`ExpectedText`, boxes scaled to an image of ``size``."""
+    from .regions import TextBlock
+
+    out = []
+    for name, region in zip(layout.names, layout.regions, strict=True):
+        if isinstance(region, TextBlock):
+            left, top, right, bottom = layout.box(region, size)
+            out.append(
+                ExpectedText(region.text, (left, top, right, bottom), name, region.lettering())
+            )
     return out
 
 
