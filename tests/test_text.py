@@ -88,11 +88,12 @@ def test_substring_distance_finds_the_closest_substring() -> None:
 
 def test_normalization_defaults_and_exact_rules() -> None:
     default = Normalization()
-    assert default.apply("  Grand\n OPENING!! ") == "grand opening"
-    assert default.apply("“Don’t” stop—") == "dont stop"
+    assert default.apply("  Grand\n OPENING!! ") == "grandopening"
+    collapse = Normalization(whitespace="collapse")
+    assert collapse.apply("  Grand\n OPENING!! ") == "grand opening"
+    assert collapse.apply("“Don’t” stop—") == "dont stop"
     exact = Normalization(case="exact", whitespace="exact", punctuation="exact")
     assert exact.apply("Grand  OPENING!") == "Grand  OPENING!"
-    assert Normalization(whitespace="ignore").apply("GRAND OPEN ING") == "grandopening"
 
 
 # ---- matching, with a scripted engine (no OCR) -----------------------------------------------
@@ -134,7 +135,8 @@ def test_a_string_split_over_two_lines_and_a_misspelt_one() -> None:
     assert grand.where == (90, 20, 310, 110)
     assert not saturday.found
     assert saturday.match == "Satruday 10am"
-    assert saturday.cer == pytest.approx(2 / 13, abs=1e-4)  # "satruday 10am" vs "saturday 10am"
+    # Spaces are ignored by default: "satruday10am" against "saturday10am", 2 edits in 12.
+    assert saturday.cer == pytest.approx(2 / 12, abs=1e-4)
     assert not report.passed
     assert report.failed == (saturday,)
     # CVTG-2K numbers: 3 of 4 expected words read exactly.
@@ -177,6 +179,28 @@ def test_extra_text_nobody_asked_for() -> None:
     assert report.passed  # extra text is reported, not failed
 
 
+def test_dropped_spaces_pass_by_default_and_fail_when_spacing_is_checked() -> None:
+    engine = Scripted([OcrLine("GRANDOPENING", (10, 10, 300, 40))])
+    loose = check_image(CANVAS, ["GRAND OPENING"], engine=engine)
+    assert loose.passed
+    assert loose.word_accuracy == 0.0  # CVTG-2K still scores words: "grandopening" is neither
+    spaced = Normalization(whitespace="collapse")
+    assert not check_image(CANVAS, ["GRAND OPENING"], engine=engine, normalization=spaced).passed
+
+
+def test_a_block_of_three_lines_is_one_string() -> None:
+    engine = Scripted(
+        [
+            OcrLine("Free coffee", (10, 10, 200, 40)),
+            OcrLine("all day", (10, 50, 200, 80)),
+            OcrLine("every day", (10, 90, 200, 120)),
+        ]
+    )
+    (s,) = check_image(CANVAS, ["Free coffee all day every day"], engine=engine).strings
+    assert s.found and s.match == "Free coffee all day every day"
+    assert s.where == (10, 10, 200, 120)
+
+
 def test_case_is_checked_only_when_asked() -> None:
     engine = Scripted([OcrLine("Sale", (10, 10, 60, 30))])
     assert check_image(CANVAS, ["SALE"], engine=engine).passed
@@ -189,6 +213,12 @@ def test_tolerance_accepts_near_misses() -> None:
     engine = Scripted([OcrLine("HELL0 WORLD", (10, 10, 200, 30))])
     assert not check_image(CANVAS, ["HELLO WORLD"], engine=engine).passed
     assert check_image(CANVAS, ["HELLO WORLD"], engine=engine, tolerance=0.1).passed
+
+
+def test_one_string_alone_is_one_string_not_its_characters() -> None:
+    engine = Scripted([OcrLine("SALE", (10, 10, 60, 30))])
+    report = check_image(CANVAS, "SALE", engine=engine)
+    assert [s.expected for s in report.strings] == ["SALE"]
 
 
 def test_nothing_read_at_all() -> None:

@@ -137,21 +137,25 @@ class Normalization:
     Attributes:
         case: ``"ignore"`` (default) compares case-folded text; ``"exact"`` checks the case of
             every letter (a headline in capitals, a brand name).
-        whitespace: ``"collapse"`` (default) turns any run of spaces and line breaks into one
-            space; ``"ignore"`` removes whitespace (line breaks chosen by the model do not
-            count); ``"exact"`` keeps it as read.
+        whitespace: ``"ignore"`` (default) removes whitespace: OCR engines often drop or add
+            spaces, and line breaks chosen by the model do not count. ``"collapse"`` turns any
+            run of spaces and line breaks into one space (checks the spacing of words);
+            ``"exact"`` keeps it as read. CVTG-2K's word accuracy and NED are always computed
+            on words (whitespace collapsed), whatever this says.
         punctuation: ``"ignore"`` (default) removes ASCII and common typographic punctuation,
             which OCR often drops or invents; ``"exact"`` keeps it.
 
     Example:
         >>> Normalization().apply("  Grand   OPENING! ")
+        'grandopening'
+        >>> Normalization(whitespace="collapse").apply("  Grand   OPENING! ")
         'grand opening'
-        >>> Normalization(case="exact", punctuation="exact").apply("Grand OPENING!")
+        >>> Normalization(case="exact", punctuation="exact", whitespace="collapse").apply("Grand OPENING!")
         'Grand OPENING!'
     """
 
     case: Literal["ignore", "exact"] = "ignore"
-    whitespace: Literal["collapse", "ignore", "exact"] = "collapse"
+    whitespace: Literal["ignore", "collapse", "exact"] = "ignore"
     punctuation: Literal["ignore", "exact"] = "ignore"
 
     def problems(self) -> list[tuple[str, str, str]]:
@@ -159,7 +163,7 @@ class Normalization:
         out = []
         for name, allowed in (
             ("case", ("ignore", "exact")),
-            ("whitespace", ("collapse", "ignore", "exact")),
+            ("whitespace", ("ignore", "collapse", "exact")),
             ("punctuation", ("ignore", "exact")),
         ):
             value = getattr(self, name)

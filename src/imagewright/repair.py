@@ -143,7 +143,7 @@ def _validate(strategy: str, max_attempts: int, budget: float | None, grow: floa
 def repair_steps(
     result: Result,
     *,
-    expected: Sequence[ExpectedText | str] | None = None,
+    expected: Sequence[ExpectedText | str] | ExpectedText | str | None = None,
     strategy: RepairStrategy = "edit",
     max_attempts: int = 3,
     budget: float | None = None,
@@ -158,15 +158,11 @@ def repair_steps(
     ``estimate(step) -> float`` prices a step before it is sent (for ``budget``). See
     ``Client.repair_text`` for the arguments.
     """
-    from .text import expected_texts
+    from .text import _as_expected, expected_texts
 
     _validate(strategy, max_attempts, budget, grow)
     check_args: dict[str, Any] = {"engine": engine, "normalization": normalization}
-    items = (
-        expected_texts(result)
-        if expected is None
-        else [e if isinstance(e, ExpectedText) else ExpectedText(e) for e in expected]
-    )
+    items = expected_texts(result) if expected is None else _as_expected(expected)
     report = result.text_check(0)
     if report is None or expected is not None:
         report = result.check_text(items, **check_args)

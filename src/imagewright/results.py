@@ -399,7 +399,7 @@ class Result:
 
     def check_text(
         self,
-        expected: Sequence[ExpectedText | str] | None = None,
+        expected: Sequence[ExpectedText | str] | ExpectedText | str | None = None,
         *,
         index: int = 0,
         engine: OcrEngine | None = None,
