@@ -197,7 +197,8 @@ def test_a_block_of_three_lines_is_one_string() -> None:
         ]
     )
     (s,) = check_image(CANVAS, ["Free coffee all day every day"], engine=engine).strings
-    assert s.found and s.match == "Free coffee all day every day"
+    assert s.found
+    assert s.match == "Free coffee all day every day"
     assert s.where == (10, 10, 200, 120)
 
 
@@ -272,3 +273,45 @@ def test_a_custom_engine_satisfies_the_protocol() -> None:
     from imagewright.text import OcrEngine
 
     assert isinstance(Scripted([]), OcrEngine)
+
+
+def test_the_default_engine_is_made_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from imagewright import _ocr
+    from imagewright.text import default_engine
+
+    made: list[object] = []
+
+    class Slow:
+        name = "slow"
+
+        def __init__(self) -> None:
+            time.sleep(0.05)  # a slow model load, so threads would race without the lock
+            made.append(self)
+
+        def read(self, image: Image.Image) -> list[OcrLine]:
+            return []
+
+    monkeypatch.setattr(_ocr, "RapidOcrEngine", Slow)
+    monkeypatch.setattr(_ocr, "_default", None)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(default_engine())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1
+    assert len(got) == 8
+    assert all(g is made[0] for g in got)
+
+
+def test_verify_text_on_a_stream_is_refused_before_sending() -> None:
+    import imagewright
+
+    with (
+        imagewright.Client.sandbox() as client,
+        pytest.raises(ValidationError, match="verify_text"),
+    ):
+        list(client.stream_generate('"HI"', verify_text=True))

@@ -36,6 +36,7 @@ from .errors import (
     APIStatusError,
     BudgetExceededError,
     ConfigurationError,
+    Problem,
     ValidationError,
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
@@ -393,6 +394,15 @@ class BaseClient:
             held.settle(held.amount_usd)
 
     def _send_options(self, transport: Mapping[str, Any]) -> _transport.SendOptions:
+        if transport.get("verify_text"):
+            raise ValidationError(
+                Problem(
+                    "verify_text",
+                    True,
+                    "only generate() and edit() check text after the call",
+                    "call result.check_text() on the final result",
+                )
+            )
         timeout = transport.get("timeout")
         max_retries = transport.get("max_retries", self.settings.max_retries)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
