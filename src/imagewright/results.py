@@ -385,7 +385,8 @@ class Result:
             buf = io.BytesIO()
             d.paste_back(feather).save(buf, format=fmt.upper(), lossless=True)
             outputs.append(OutputImage(buf.getvalue(), fmt, out.index, out.raw or out.data))
-        return replace(self, outputs=tuple(outputs))
+        # New pixels: an earlier text check described the old ones.
+        return replace(self, outputs=tuple(outputs), text_checks=())
 
     @cached_property
     def checks(self) -> tuple[Check, ...]:
