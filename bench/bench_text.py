@@ -353,13 +353,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=240, help="correct pictures (>= 200)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed table")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed table")
     args = parser.parse_args()
     if not args.no_speed:
         print("| measure | value |\n|---|---|")
         for label, value in speed():
             print(f"| {label} | {value} |")
-    quality(args.count, args.seed)
+    if not args.speed_only:
+        quality(args.count, args.seed)
 
 
 if __name__ == "__main__":
