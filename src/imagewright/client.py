@@ -21,7 +21,6 @@ from collections.abc import (
     Generator,
     Iterator,
     Mapping,
-    Sequence,
 )
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -40,7 +39,7 @@ from .errors import (
     ValidationError,
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
-from .repair import EditStep, RepairStrategy, TextRepair, advance
+from .repair import EditStep, RepairOptions, TextRepair, advance
 from .results import PartialImage, Result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from .sandbox import Sandbox
-    from .text import ExpectedText, Normalization, OcrEngine
 
 __all__ = [
     "AsyncClient",
@@ -349,7 +347,7 @@ class BaseClient:
             call = self.compile_generate(request, model=model, **options)
         return estimate_call(call)
 
-    def _repair_steps(self, result: Result, **settings: Any) -> Any:
+    def _repair_steps(self, result: Result, settings: RepairOptions) -> Any:
         """The I/O-free repair loop (:func:`~imagewright.repair.repair_steps`), pricing each
         edit with this client's estimate."""
         from .repair import repair_steps
@@ -567,52 +565,19 @@ class Client(BaseClient):
         call = compile_edit(request, model=model or self.default_model, **body)
         return _verified(self.send(call, **transport), verify)
 
-    def repair_text(
-        self,
-        result: Result,
-        *,
-        expected: Sequence[ExpectedText | str] | ExpectedText | str | None = None,
-        strategy: RepairStrategy = "edit",
-        max_attempts: int = 3,
-        budget: float | None = None,
-        grow: float = 0.25,
-        engine: OcrEngine | None = None,
-        normalization: Normalization | None = None,
-        **options: Any,
-    ) -> TextRepair:
+    def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
         """Fix the text of ``result`` that failed its check, one masked edit per failed string.
 
-        Each edit covers just that string's region (its layout box, else where its best match
-        was read, grown by ``grow`` times the text height), asks for the exact quoted text in
-        the layout's typography, and is pasted back so the rest stays byte-identical. The text
-        is checked again after each attempt (see :meth:`Result.check_text`).
-
-        Args:
-            result: The result to repair (its first output).
-            expected: The strings to check (default: the layout's and prompt's).
-            strategy: ``"edit"`` (masked edits, paid) or ``"overlay"`` (set the type locally).
-            max_attempts: At most this many attempts (paid edits for ``"edit"``).
-            budget: Stop before an edit whose estimate would take the spend over this (USD).
-            grow: How far to grow each region, as a share of the text's height.
-            engine: The OCR engine (default: the ``ocr`` extra's RapidOCR).
-            normalization: Comparison rules for the text checks.
-            **options: Edit options (``quality``, ``model``, ``timeout``...).
+        Each edit covers just that string's region, asks for the exact quoted text in the
+        layout's typography and is pasted back, so the rest stays byte-identical; the text is
+        checked again after each attempt. Settings: :class:`~imagewright.repair.RepairOptions`
+        (``strategy``, ``max_attempts``, ``budget``, ``expected``, ``edit_options``...).
 
         Returns:
             A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
             stopped and what it cost.
         """
-        settings = {
-            "expected": expected,
-            "strategy": strategy,
-            "max_attempts": max_attempts,
-            "budget": budget,
-            "grow": grow,
-            "engine": engine,
-            "normalization": normalization,
-            "options": options,
-        }
-        steps = self._repair_steps(result, **settings)
+        steps = self._repair_steps(result, settings)
         step = advance(steps, None)
         while isinstance(step, EditStep):
             step = advance(steps, self.edit(step.request, **step.options))
@@ -712,54 +677,11 @@ class AsyncClient(BaseClient):
         call = compile_edit(request, model=model or self.default_model, **body)
         return await _averified(await self.send(call, **transport), verify)
 
-    async def repair_text(
-        self,
-        result: Result,
-        *,
-        expected: Sequence[ExpectedText | str] | ExpectedText | str | None = None,
-        strategy: RepairStrategy = "edit",
-        max_attempts: int = 3,
-        budget: float | None = None,
-        grow: float = 0.25,
-        engine: OcrEngine | None = None,
-        normalization: Normalization | None = None,
-        **options: Any,
-    ) -> TextRepair:
-        """Fix the text of ``result`` that failed its check (see :meth:`Client.repair_text`).
-
-        Each edit covers just that string's region (its layout box, else where its best match
-        was read, grown by ``grow`` times the text height), asks for the exact quoted text in
-        the layout's typography, and is pasted back so the rest stays byte-identical. The text
-        is checked again after each attempt (see :meth:`Result.check_text`).
-
-        Args:
-            result: The result to repair (its first output).
-            expected: The strings to check (default: the layout's and prompt's).
-            strategy: ``"edit"`` (masked edits, paid) or ``"overlay"`` (set the type locally).
-            max_attempts: At most this many attempts (paid edits for ``"edit"``).
-            budget: Stop before an edit whose estimate would take the spend over this (USD).
-            grow: How far to grow each region, as a share of the text's height.
-            engine: The OCR engine (default: the ``ocr`` extra's RapidOCR).
-            normalization: Comparison rules for the text checks.
-            **options: Edit options (``quality``, ``model``, ``timeout``...).
-
-        Returns:
-            A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
-            stopped and what it cost.
-        """
-        settings = {
-            "expected": expected,
-            "strategy": strategy,
-            "max_attempts": max_attempts,
-            "budget": budget,
-            "grow": grow,
-            "engine": engine,
-            "normalization": normalization,
-            "options": options,
-        }
+    async def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
+        """Fix the text of ``result`` that failed its check (see :meth:`Client.repair_text`)."""
         import asyncio
 
-        steps = self._repair_steps(result, **settings)
+        steps = self._repair_steps(result, settings)
         # OCR runs inside the loop: resume it in a worker thread, not on the event loop.
         step = await asyncio.to_thread(advance, steps, None)
         while isinstance(step, EditStep):

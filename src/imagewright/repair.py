@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
@@ -32,11 +32,32 @@ if TYPE_CHECKING:
     from .results import Result
     from .text import Normalization, OcrEngine
 
-__all__ = ["EditStep", "RepairStrategy", "TextRepair", "advance", "repair_steps"]
+__all__ = ["EditStep", "RepairOptions", "RepairStrategy", "TextRepair", "advance", "repair_steps"]
 
 RepairStrategy = Literal["edit", "overlay"]
 Stopped = Literal["passed", "max_attempts", "budget", "no_region"]
 BoxXYXY = tuple[int, int, int, int]
+
+
+class RepairOptions(TypedDict, total=False):
+    """Keyword settings of ``client.repair_text``."""
+
+    expected: Sequence[ExpectedText | str] | ExpectedText | str | None
+    """The strings to check (default: the layout's text blocks and the prompt's quotes)."""
+    strategy: RepairStrategy
+    """``"edit"`` (default: masked edits, paid) or ``"overlay"`` (set the type locally)."""
+    max_attempts: int
+    """At most this many attempts, i.e. paid edits for ``"edit"`` (default 3)."""
+    budget: float | None
+    """Stop before an edit whose estimate (high end) would take the spend over this (USD)."""
+    grow: float
+    """How far to grow each region, as a share of the text's height (default 0.25)."""
+    engine: OcrEngine | None
+    """The OCR engine (default: the ``ocr`` extra's RapidOCR)."""
+    normalization: Normalization | None
+    """Comparison rules for the text checks (default :class:`~imagewright.text.Normalization`)."""
+    edit_options: dict[str, Any]
+    """Options for each edit: ``quality``, ``model``, ``timeout``... (as ``client.edit``)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +171,7 @@ def repair_steps(
     grow: float = 0.25,
     engine: OcrEngine | None = None,
     normalization: Normalization | None = None,
-    options: dict[str, Any] | None = None,
+    edit_options: dict[str, Any] | None = None,
     estimate: Any = None,
 ) -> Generator[EditStep, Result, TextRepair]:
     """The repair loop, free of I/O: yields each :class:`EditStep`, receives its result.
@@ -189,7 +210,7 @@ def repair_steps(
             out = replace(current.output, data=_png(fixed), format="png", raw=raw)
             attempt = replace(current, outputs=(out, *current.outputs[1:]), text_checks=())
         else:
-            step = _edit_step(current, items[k], region, options or {})
+            step = _edit_step(current, items[k], region, edit_options or {})
             cost = float(estimate(step)) if estimate is not None else 0.0
             if budget is not None and spent + cost > budget:
                 stopped = "budget"
