@@ -85,6 +85,33 @@ async def test_repair_stops_at_the_budget_before_paying(make_client: Any) -> Non
     assert repair.spent_usd == 0.0
 
 
+async def test_a_failed_edit_after_a_paid_attempt_keeps_the_attempt(make_client: Any) -> None:
+    # Two wrong strings; the second edit is refused by the API (an injected 500, no retries).
+    client = make_client.sandbox()
+    result = await client.generate(
+        'A poster: "GRAND OPENING" and "SUMMER MARKET"', size="1024x1024", extra_headers=WRONG
+    )
+    assert len(result.check_text().failed) == 2
+    calls: list[int] = []
+    real_edit = client.client.edit
+
+    def flaky(request: Any, **options: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            options["extra_headers"] = {"X-Sandbox-Fault": "500"}
+            options["max_retries"] = 0
+        return real_edit(request, **options)
+
+    client.client.edit = flaky  # type: ignore[method-assign]
+    repair = await client._call("repair_text", result, max_attempts=3)
+    assert repair.stopped == "error"
+    assert not repair.passed
+    assert len(repair.attempts) == 1
+    assert repair.attempts[0].cost is not None
+    assert isinstance(repair.error, imagewright.InternalServerError)
+    assert repair.spent_usd == pytest.approx(repair.attempts[0].cost.total_usd)
+
+
 async def test_overlay_repair_sets_the_type_locally(make_client: Any) -> None:
     client = make_client.sandbox()
     result = await client.generate(PROMPT, size="1024x1024", extra_headers=WRONG)

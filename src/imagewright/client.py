@@ -580,7 +580,11 @@ class Client(BaseClient):
         steps = self._repair_steps(result, settings)
         step = advance(steps, None)
         while isinstance(step, EditStep):
-            step = advance(steps, self.edit(step.request, **step.options))
+            try:
+                edited: Result | Exception = self.edit(step.request, **step.options)
+            except Exception as exc:  # handed to the loop, which keeps what was paid for
+                edited = exc
+            step = advance(steps, edited)
         return step
 
     def stream_generate(
@@ -685,7 +689,10 @@ class AsyncClient(BaseClient):
         # OCR runs inside the loop: resume it in a worker thread, not on the event loop.
         step = await asyncio.to_thread(advance, steps, None)
         while isinstance(step, EditStep):
-            edited = await self.edit(step.request, **step.options)
+            try:
+                edited: Result | Exception = await self.edit(step.request, **step.options)
+            except Exception as exc:  # handed to the loop, which keeps what was paid for
+                edited = exc
             step = await asyncio.to_thread(advance, steps, edited)
         return step
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["EditStep", "RepairOptions", "RepairStrategy", "TextRepair", "advance", "repair_steps"]
 
 RepairStrategy = Literal["edit", "overlay"]
-Stopped = Literal["passed", "max_attempts", "budget", "no_region"]
+Stopped = Literal["passed", "max_attempts", "budget", "no_region", "error"]
 BoxXYXY = tuple[int, int, int, int]
 
 
@@ -71,8 +71,11 @@ class TextRepair:
         passed: Whether the final result's text check passed.
         stopped: Why the loop ended: ``"passed"``, ``"max_attempts"``, ``"budget"`` (the next
             edit's estimate would exceed it), or ``"no_region"`` (a string was neither in a
-            known box nor read anywhere, so there was nothing to target).
+            known box nor read anywhere, so there was nothing to target), or ``"error"`` (an
+            edit failed after earlier attempts were paid for: they are kept, and the failure is
+            in ``error``; a failure before any attempt raises).
         spent_usd: What the attempts cost, from their usage (0 for overlay attempts).
+        error: The exception that stopped the loop, when ``stopped == "error"``.
     """
 
     result: Result
@@ -80,6 +83,7 @@ class TextRepair:
     passed: bool
     stopped: Stopped
     spent_usd: float
+    error: BaseException | None = None
 
     @property
     def check(self) -> TextCheck | None:
@@ -190,6 +194,7 @@ def repair_steps(
     current, spent = result, 0.0
     attempts: list[Result] = []
     stopped: Stopped = "passed"
+    error: BaseException | None = None
     while not report.passed:
         if len(attempts) >= max_attempts:
             stopped = "max_attempts"
@@ -215,14 +220,22 @@ def repair_steps(
             if budget is not None and spent + cost > budget:
                 stopped = "budget"
                 break
-            edited = yield step
+            try:
+                edited = yield step
+            except Exception as exc:
+                if not attempts:
+                    raise
+                # Earlier attempts are paid for: return them with the failure.
+                error, stopped = exc, "error"
+                break
             spent += edited.cost.total_usd if edited.cost is not None else cost
             # Outside the mask, keep the previous picture exactly (the API may drift a little).
             attempt = edited.paste_back() if edited.mask is not None else edited
         attempts.append(attempt)
         report = attempt.check_text(items, **check_args)
         current = attempt
-    return TextRepair(current, tuple(attempts), report.passed, stopped, round(spent, 6))
+    passed = report.passed and error is None
+    return TextRepair(current, tuple(attempts), passed, stopped, round(spent, 6), error)
 
 
 def _edit_step(
@@ -241,12 +254,17 @@ def _edit_step(
 
 
 def advance(
-    steps: Generator[EditStep, Result, TextRepair], sent: Result | None
+    steps: Generator[EditStep, Result, TextRepair], sent: Result | BaseException | None
 ) -> EditStep | TextRepair:
-    """Resume the loop with the last edit's result (``None`` to start): the next step, or the
-    outcome. (A plain function, so the async client can run it in a worker thread.)"""
+    """Resume the loop with the last edit's result, or the exception it raised (``None`` to
+    start): the next step, or the outcome. (A plain function, so the async client can run it
+    in a worker thread.)"""
     try:
-        return next(steps) if sent is None else steps.send(sent)
+        if sent is None:
+            return next(steps)
+        if isinstance(sent, BaseException):
+            return steps.throw(sent)
+        return steps.send(sent)
     except StopIteration as done:
         outcome: TextRepair = done.value
         return outcome
