@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import imagewright
@@ -121,7 +121,7 @@ async def test_with_options_returns_a_configured_copy(
 
 
 def test_injected_http_client_is_never_closed() -> None:
-    http = httpx.Client()
+    http = httpx2.Client()
     with imagewright.Client("k", http_client=http) as client:
         assert client.http is http
     assert not http.is_closed
@@ -129,7 +129,7 @@ def test_injected_http_client_is_never_closed() -> None:
 
 
 async def test_async_injected_http_client_is_never_closed() -> None:
-    http = httpx.AsyncClient()
+    http = httpx2.AsyncClient()
     async with imagewright.AsyncClient("k", http_client=http) as client:
         assert client.http is http
     assert not http.is_closed
@@ -503,3 +503,10 @@ async def test_stream_error_keeps_partials_and_bad_base64_is_typed(
     with pytest.raises(imagewright.APIResponseValidationError, match="base64"):
         await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=1)
     await client.close()
+
+
+def test_a_sync_http_client_is_refused_by_the_async_client() -> None:
+    http = httpx2.Client()
+    with pytest.raises(imagewright.ConfigurationError, match=r"httpx2\.AsyncClient, got httpx2"):
+        imagewright.AsyncClient("k", http_client=http)
+    http.close()

@@ -17,8 +17,9 @@ from . import (
     typography,
     verify,
 )
-from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
+from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
 from ._version import __version__
+from .calls import ApiCall, Part
 from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
 from .diff import Diff, compute_diff
 from .edit import EditRequest

@@ -34,10 +34,10 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import tenacity
 
-from ._compile import ApiCall
+from .calls import ApiCall
 from .errors import (
     APIConnectionError,
     APIError,
@@ -67,12 +67,12 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 # (read errors, timeouts waiting for the answer, a connection dropped after the upload) is
 # ambiguous: the image may exist and be billed.
 _BEFORE_SEND = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.WriteError,
-    httpx.WriteTimeout,
-    httpx.UnsupportedProtocol,
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.PoolTimeout,
+    httpx2.WriteError,
+    httpx2.WriteTimeout,
+    httpx2.UnsupportedProtocol,
 )
 
 
@@ -80,7 +80,7 @@ _BEFORE_SEND = (
 class SendOptions:
     """Per-call transport options."""
 
-    timeout: httpx.Timeout
+    timeout: httpx2.Timeout
     max_retries: int
     retry_ambiguous: bool
     idempotency_key: str = field(default_factory=lambda: f"imagewright-{uuid.uuid4()}")
@@ -88,12 +88,12 @@ class SendOptions:
 
 
 def build_request(
-    http: httpx.Client | httpx.AsyncClient,
+    http: httpx2.Client | httpx2.AsyncClient,
     settings: Settings,
     call: ApiCall,
     opts: SendOptions,
     attempt: int,
-) -> httpx.Request:
+) -> httpx2.Request:
     """The HTTP request for one attempt of ``call``."""
     url, query = settings.url_for(call.endpoint, call.model)
     headers = settings.headers()
@@ -103,41 +103,21 @@ def build_request(
         f"{opts.timeout.read:g}" if opts.timeout.read else "none"
     )
     headers.update(opts.extra_headers)
-    if call.is_edit:
-        # One pass: text fields (a repeated name becomes a list) and file parts, in order.
-        data: dict[str, list[str]] = {}
-        files: list[tuple[str, tuple[str | None, bytes, str | None]]] = []
-        for part in call.parts():
-            if part.content is not None:
-                files.append((part.name, (part.filename, part.content, part.content_type)))
-            else:
-                data.setdefault(part.name, []).append(part.value or "")
-        request = http.build_request(
-            "POST",
-            url,
-            params=query,
-            headers=headers,
-            data=data,
-            files=files,
-            timeout=opts.timeout,
-        )
-    else:
-        request = http.build_request(
-            "POST",
-            url,
-            params=query,
-            headers=headers,
-            json=call.json_body(),
-            timeout=opts.timeout,
-        )
-    return request
+    return http.build_request(
+        "POST",
+        url,
+        params=query,
+        headers=headers,
+        timeout=opts.timeout,
+        **call.to_httpx(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Retry rules (pure)
 
 
-def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
+def retry_after_seconds(headers: httpx2.Headers, now: float | None = None) -> float | None:
     """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds or date)."""
     ms = headers.get("retry-after-ms")
     if ms is not None:
@@ -162,7 +142,7 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
     return parsed.timestamp() - (time.time() if now is None else now)
 
 
-def should_retry_response(response: httpx.Response) -> tuple[bool, str]:
+def should_retry_response(response: httpx2.Response) -> tuple[bool, str]:
     """Whether an error response may be retried, and why."""
     after = retry_after_seconds(response.headers)
     if after is not None and (not math.isfinite(after) or after > MAX_RETRY_AFTER):
@@ -177,7 +157,7 @@ def should_retry_response(response: httpx.Response) -> tuple[bool, str]:
     return False, f"status {response.status_code} is not retryable"
 
 
-def retry_delay(headers: httpx.Headers | None, retries_taken: int) -> float:
+def retry_delay(headers: httpx2.Headers | None, retries_taken: int) -> float:
     """Seconds to wait before the next attempt."""
     if headers is not None:
         after = retry_after_seconds(headers)
@@ -191,7 +171,7 @@ def retry_delay(headers: httpx.Headers | None, retries_taken: int) -> float:
 class _Retry(Exception):
     """Internal: an attempt failed in a way the rules allow to retry."""
 
-    def __init__(self, error: APIError, headers: httpx.Headers | None, reason: str) -> None:
+    def __init__(self, error: APIError, headers: httpx2.Headers | None, reason: str) -> None:
         super().__init__(reason)
         self.error = error
         self.headers = headers
@@ -217,10 +197,10 @@ def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
 
 
 def transport_error(
-    exc: httpx.TransportError, request: httpx.Request, retry_ambiguous: bool
+    exc: httpx2.TransportError, request: httpx2.Request, retry_ambiguous: bool
 ) -> tuple[APIConnectionError, bool, str]:
-    """Translate an httpx failure; also say whether it may be retried, and why."""
-    timeout = isinstance(exc, httpx.TimeoutException)
+    """Translate an httpx2 failure; also say whether it may be retried, and why."""
+    timeout = isinstance(exc, httpx2.TimeoutException)
     ambiguous = not isinstance(exc, _BEFORE_SEND)
     if ambiguous:
         what = "timed out" if timeout else f"failed ({type(exc).__name__})"
@@ -247,7 +227,7 @@ def transport_error(
 # Parsing answers (pure)
 
 
-def status_error(response: httpx.Response, content: bytes) -> APIStatusError:
+def status_error(response: httpx2.Response, content: bytes) -> APIStatusError:
     """The typed exception for an error response."""
     body: object
     try:
@@ -268,7 +248,7 @@ def build_result(
     call: ApiCall,
     payload: Mapping[str, Any],
     *,
-    response: httpx.Response,
+    response: httpx2.Response,
     started: float,
     attempts: int,
     partials: tuple[PartialImage, ...] = (),
@@ -355,7 +335,7 @@ def _finished(
     )
 
 
-def parse_json(response: httpx.Response, content: bytes) -> Mapping[str, Any]:
+def parse_json(response: httpx2.Response, content: bytes) -> Mapping[str, Any]:
     """The JSON body of a 2xx answer, or :class:`APIResponseValidationError`."""
     try:
         payload = json.loads(content)
@@ -403,7 +383,7 @@ class SSEDecoder:
 class StreamAssembler:
     """Turns decoded SSE events into partial images and, at the end, one :class:`Result`."""
 
-    def __init__(self, call: ApiCall, response: httpx.Response, started: float, attempts: int):
+    def __init__(self, call: ApiCall, response: httpx2.Response, started: float, attempts: int):
         self.call = call
         self.response = response
         self.started = started
@@ -512,19 +492,19 @@ def _stamp(error: APIError, attempts: int) -> APIError:
 
 
 def send(
-    http: httpx.Client, settings: Settings, call: ApiCall, opts: SendOptions
+    http: httpx2.Client, settings: Settings, call: ApiCall, opts: SendOptions
 ) -> Result | Iterator[PartialImage | Result]:
     """Send ``call`` on a sync client, retrying by the rules; a stream yields events."""
     started = time.time()
     attempts = 0
 
-    def attempt() -> httpx.Response:
+    def attempt() -> httpx2.Response:
         nonlocal attempts
         request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
             response = http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise _classify_transport(exc, request, opts) from exc
         finally:
             _scrub(request)
@@ -547,7 +527,7 @@ def send(
         return _iter_stream(response, call, started, attempts)
     try:
         content = response.read()
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         response.close()
@@ -557,7 +537,7 @@ def send(
 
 
 def _iter_stream(
-    response: httpx.Response, call: ApiCall, started: float, attempts: int
+    response: httpx2.Response, call: ApiCall, started: float, attempts: int
 ) -> Iterator[PartialImage | Result]:
     assembler = StreamAssembler(call, response, started, attempts)
     try:
@@ -568,7 +548,7 @@ def _iter_stream(
                 break
         if (partial := assembler.flush()) is not None:
             yield partial
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
     finally:
         response.close()
@@ -576,19 +556,19 @@ def _iter_stream(
 
 
 async def asend(
-    http: httpx.AsyncClient, settings: Settings, call: ApiCall, opts: SendOptions
+    http: httpx2.AsyncClient, settings: Settings, call: ApiCall, opts: SendOptions
 ) -> Result | AsyncIterator[PartialImage | Result]:
     """Send ``call`` on an async client, retrying by the rules; a stream yields events."""
     started = time.time()
     attempts = 0
 
-    async def attempt() -> httpx.Response:
+    async def attempt() -> httpx2.Response:
         nonlocal attempts
         request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
             response = await http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise _classify_transport(exc, request, opts) from exc
         finally:
             _scrub(request)
@@ -602,7 +582,7 @@ async def asend(
 
     retrying = tenacity.AsyncRetrying(**_retrying_kwargs(opts.max_retries))
     try:
-        response: httpx.Response = await retrying(attempt)
+        response: httpx2.Response = await retrying(attempt)
     except _Retry as final:
         raise _stamp(final.error, attempts) from final.__cause__
     except APIError as exc:
@@ -612,7 +592,7 @@ async def asend(
         return _aiter_stream(response, call, started, attempts)
     try:
         content = await response.aread()
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         await response.aclose()
@@ -622,7 +602,7 @@ async def asend(
 
 
 async def _aiter_stream(
-    response: httpx.Response, call: ApiCall, started: float, attempts: int
+    response: httpx2.Response, call: ApiCall, started: float, attempts: int
 ) -> AsyncIterator[PartialImage | Result]:
     assembler = StreamAssembler(call, response, started, attempts)
     try:
@@ -633,7 +613,7 @@ async def _aiter_stream(
                 break
         if (partial := assembler.flush()) is not None:
             yield partial
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
     finally:
         await response.aclose()
@@ -643,7 +623,7 @@ async def _aiter_stream(
 _CREDENTIAL_HEADERS = ("authorization", "api-key")
 
 
-def _scrub(request: httpx.Request) -> None:
+def _scrub(request: httpx2.Request) -> None:
     """Remove the credential from a request once it is sent: errors and responses keep the
     request (for its method and URL), and it must never carry the key."""
     for name in _CREDENTIAL_HEADERS:
@@ -652,7 +632,7 @@ def _scrub(request: httpx.Request) -> None:
 
 
 def _classify_transport(
-    exc: httpx.TransportError, request: httpx.Request, opts: SendOptions
+    exc: httpx2.TransportError, request: httpx2.Request, opts: SendOptions
 ) -> Exception:
     error, retryable, reason = transport_error(exc, request, opts.retry_ambiguous)
     if not retryable:
@@ -662,14 +642,14 @@ def _classify_transport(
 
 
 def _body_read_error(
-    exc: httpx.TransportError, response: httpx.Response, opts: SendOptions
+    exc: httpx2.TransportError, response: httpx2.Response, opts: SendOptions
 ) -> APIError:
     """The answer's headers arrived but its body did not: the image was made, never retried."""
     error, _, _ = transport_error(exc, response.request, False)
     return error
 
 
-def _classify_status(response: httpx.Response, content: bytes) -> Exception:
+def _classify_status(response: httpx2.Response, content: bytes) -> Exception:
     error = status_error(response, content)
     retry, reason = should_retry_response(response)
     if not retry:
@@ -679,9 +659,9 @@ def _classify_status(response: httpx.Response, content: bytes) -> Exception:
 
 
 def _stream_transport_error(
-    exc: httpx.TransportError, response: httpx.Response, assembler: StreamAssembler
+    exc: httpx2.TransportError, response: httpx2.Response, assembler: StreamAssembler
 ) -> APIConnectionError:
-    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    cls = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
     error = cls(
         f"the stream broke after {len(assembler.partials)} partial images ({type(exc).__name__}); "
         "the image may have been billed; not retried",

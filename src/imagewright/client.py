@@ -18,10 +18,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-import httpx
+import httpx2
 
 from . import _transport
-from ._compile import ApiCall, compile_edit, compile_generate
+from ._compile import compile_edit, compile_generate
+from .calls import ApiCall
 from .edit import EditRequest, PromptLike
 from .errors import (
     APIConnectionError,
@@ -90,7 +91,7 @@ class _ImageOptions(TypedDict, total=False):
     extra_body: Mapping[str, Any]
     """Extra body fields, sent as given (for parameters newer than imagewright)."""
     # transport options
-    timeout: float | httpx.Timeout
+    timeout: float | httpx2.Timeout
     """Override the client's timeout for this call."""
     max_retries: int
     """Override the client's retry count for this call."""
@@ -123,7 +124,7 @@ class BaseClient:
     """What both clients share: configuration, compiling, and per-call option handling."""
 
     _http: Any
-    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
+    _http_class: type[httpx2.Client] | type[httpx2.AsyncClient]
 
     def __init__(
         self,
@@ -132,7 +133,7 @@ class BaseClient:
         base_url: str | None = None,
         organization: str | None = None,
         project: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_retries: int | None = None,
         http_client: Any = None,
         default_model: str | None = None,
@@ -152,6 +153,8 @@ class BaseClient:
             default_model=default_model,
             default_headers=default_headers,
         )
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            raise ConfigurationError(_wrong_http_client(http_client, self._http_class))
         self._http = http_client
         self._owns_http = http_client is None
         self.sandbox_engine: Sandbox | None = None
@@ -207,7 +210,7 @@ class BaseClient:
         return self._http_class(
             timeout=DEFAULT_TIMEOUT,
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
         )
 
     # ---- alternative constructors -----------------------------------------------------------
@@ -219,7 +222,7 @@ class BaseClient:
         *,
         default_model: str = "gpt-image-2",
         max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         retry_ambiguous: bool = False,
         budget: float | Budget | None = None,
         **behaviour: Any,
@@ -382,6 +385,18 @@ class BaseClient:
         return opts
 
 
+def _wrong_http_client(given: object, wanted: type[Any]) -> str:
+    """Why an injected HTTP client is refused, and what to pass instead."""
+    kind = f"{type(given).__module__}.{type(given).__qualname__}"
+    hint = ""
+    if type(given).__module__.split(".")[0] == "httpx":
+        hint = (
+            " imagewright sends with httpx2 (the successor of httpx, same API): build the same "
+            f"client with `import httpx2; httpx2.{wanted.__name__}(...)`."
+        )
+    return f"http_client must be an httpx2.{wanted.__name__}, got {kind}.{hint}"
+
+
 def _not_billed(error: BaseException | None) -> bool:
     """True for failures that certainly made no image: refused before sending, or by the API."""
     if isinstance(error, APIConnectionError):
@@ -418,9 +433,9 @@ class Client(BaseClient):
         base_url: Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
         organization: Sent as ``OpenAI-Organization``; defaults to ``OPENAI_ORG_ID``.
         project: Sent as ``OpenAI-Project``; defaults to ``OPENAI_PROJECT_ID``.
-        timeout: Seconds, or an ``httpx.Timeout``. Default: 600 s read, 5 s connect.
+        timeout: Seconds, or an ``httpx2.Timeout``. Default: 600 s read, 5 s connect.
         max_retries: Retries of failures that are safe to retry (default 2).
-        http_client: Your own ``httpx.Client``; imagewright never closes it.
+        http_client: Your own ``httpx2.Client``; imagewright never closes it.
         default_model: The model used when a call names none.
         default_headers: Headers added to every call.
         retry_ambiguous: Also retry failures after the body was sent (may pay twice).
@@ -429,12 +444,12 @@ class Client(BaseClient):
             nothing is sent. Actual costs (from ``usage``) are recorded as calls complete.
     """
 
-    _http: httpx.Client | None
-    _http_class = httpx.Client
+    _http: httpx2.Client | None
+    _http_class = httpx2.Client
 
     @property
-    def http(self) -> httpx.Client:
-        """The underlying ``httpx.Client`` (created on first use)."""
+    def http(self) -> httpx2.Client:
+        """The underlying ``httpx2.Client`` (created on first use)."""
         if self._http is None:
             self._http = self._make_http()
         return self._http
@@ -531,12 +546,12 @@ class Client(BaseClient):
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
 
-    _http: httpx.AsyncClient | None
-    _http_class = httpx.AsyncClient
+    _http: httpx2.AsyncClient | None
+    _http_class = httpx2.AsyncClient
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        """The underlying ``httpx.AsyncClient`` (created on first use)."""
+    def http(self) -> httpx2.AsyncClient:
+        """The underlying ``httpx2.AsyncClient`` (created on first use)."""
         if self._http is None:
             self._http = self._make_http()
         return self._http

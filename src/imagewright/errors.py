@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 
 __all__ = [
     "APIConnectionError",
@@ -179,7 +179,7 @@ class APIError(ImagewrightError):
     def __init__(
         self,
         message: str,
-        request: httpx.Request | None = None,
+        request: httpx2.Request | None = None,
         *,
         body: object | None = None,
     ) -> None:
@@ -207,7 +207,7 @@ class APIStatusError(APIError):
         request_id: The ``x-request-id`` header, quote it when you contact support.
     """
 
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+    def __init__(self, message: str, *, response: httpx2.Response, body: object | None) -> None:
         super().__init__(message, response.request, body=body)
         self.response = response
         self.status_code = response.status_code
@@ -261,7 +261,7 @@ class APIConnectionError(APIError):
     def __init__(
         self,
         message: str = "Connection error.",
-        request: httpx.Request | None = None,
+        request: httpx2.Request | None = None,
         *,
         may_have_been_billed: bool = False,
     ) -> None:
@@ -275,7 +275,7 @@ class APITimeoutError(APIConnectionError):
     def __init__(
         self,
         message: str = "Request timed out.",
-        request: httpx.Request | None = None,
+        request: httpx2.Request | None = None,
         *,
         may_have_been_billed: bool = False,
     ) -> None:
@@ -289,7 +289,7 @@ class StreamError(APIError):
 class APIResponseValidationError(APIError):
     """The server answered 2xx, but the body was not the shape the Images API promises."""
 
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None = None):
+    def __init__(self, message: str, *, response: httpx2.Response, body: object | None = None):
         super().__init__(message, response.request, body=body)
         self.response = response
         self.status_code = response.status_code

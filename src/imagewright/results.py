@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ._compile import ApiCall
+    from .calls import ApiCall
     from .diff import Diff, Preservation
     from .images import EncodedImage
     from .masks import Mask
