@@ -1,12 +1,5 @@
 from __future__ import annotations
 
-# respx intercepts the ``httpx`` module; make that name resolve to httpx2 (what imagewright
-# uses) before anything imports it, so respx's mocks see imagewright's requests.
-import httpx2
-
-httpx2.alias_httpx()
-
-
 import inspect
 import io
 from collections.abc import Iterator
