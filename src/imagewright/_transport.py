@@ -32,10 +32,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import tenacity
 
 from .calls import ApiCall
 from .errors import (
@@ -49,6 +48,9 @@ from .errors import (
 )
 from .results import ImagesResponse, OutputImage, PartialImage, Result, Timings, Usage
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import tenacity
 
 log = logging.getLogger("imagewright")
 
@@ -188,6 +190,8 @@ def _wait(state: tenacity.RetryCallState) -> float:
 
 
 def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
+    import tenacity  # loaded with the first send, not with ``import imagewright``
+
     return {
         "stop": tenacity.stop_after_attempt(max_retries + 1),
         "retry": tenacity.retry_if_exception_type(_Retry),
@@ -517,6 +521,8 @@ def send(
         return response
 
     try:
+        import tenacity
+
         response = tenacity.Retrying(**_retrying_kwargs(opts.max_retries))(attempt)
     except _Retry as final:
         raise _stamp(final.error, attempts) from final.__cause__
@@ -579,6 +585,8 @@ async def asend(
                 await response.aclose()
             raise _classify_status(response, content)
         return response
+
+    import tenacity
 
     retrying = tenacity.AsyncRetrying(**_retrying_kwargs(opts.max_retries))
     try:

@@ -186,9 +186,10 @@ def to_timeout(value: float | httpx2.Timeout) -> httpx2.Timeout:
     """A number means the overall read timeout, with the default 5 s connect timeout."""
     if isinstance(value, httpx2.Timeout):
         return value
-    if type(value).__name__ == "Timeout" and callable(getattr(value, "as_dict", None)):
+    as_dict = getattr(value, "as_dict", None)
+    if type(value).__name__ == "Timeout" and callable(as_dict):
         # A legacy ``httpx.Timeout`` has the same fields: take it as the httpx2 one.
-        return httpx2.Timeout(**value.as_dict())
+        return httpx2.Timeout(**as_dict())
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {value!r}")
     return httpx2.Timeout(float(value), connect=min(5.0, float(value)))
