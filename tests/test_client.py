@@ -389,8 +389,6 @@ def test_api_call_repr_and_json() -> None:
 
 
 async def test_a_failing_finish_step_never_loses_the_paid_image(make_client: Any) -> None:
-    from imagewright._transport import FinishWarning
-
     class Brittle:
         def compile(self) -> str:
             return "a fox"
@@ -399,7 +397,7 @@ async def test_a_failing_finish_step_never_loses_the_paid_image(make_client: Any
             raise RuntimeError("font vanished")
 
     client = make_client.sandbox()
-    with pytest.warns(FinishWarning, match="font vanished"):
+    with pytest.warns(imagewright.FinishWarning, match="font vanished"):
         result = await client.generate(Brittle(), quality="low", size="1024x1024")
     await client.close()
     assert result.output.size == (1024, 1024)

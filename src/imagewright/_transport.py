@@ -1,7 +1,9 @@
 """Sending an :class:`ApiCall`: requests, the retry policy, SSE decoding and error mapping.
 
 Everything here is pure except the two small send loops at the bottom (one sync, one async),
-which share the request builder, the retry rules and the response parsing.
+which share the request builder, the retry rules and the response parsing. The transport
+sends, retries and parses, nothing else: local finishing of outputs (a layout's crop or text
+overlay) is applied by the client to the parsed result (:func:`imagewright.results.finish_result`).
 
 The retry rules, in order (each logs its decision at debug level):
 
@@ -30,7 +32,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -281,9 +283,6 @@ def build_result(
         raise APIResponseValidationError(
             "the API answered without any image", response=response, body=dict(payload)
         )
-    if call.finish is not None:
-        compression = call.option("output_compression")
-        outputs = [_finished(o, call.finish, compression) for o in outputs]
     return Result(
         call=call,
         outputs=tuple(outputs),
@@ -298,44 +297,6 @@ def build_result(
         timings=Timings(started_at=started, elapsed_s=time.time() - started, attempts=attempts),
         partial_images=partials,
         response=parsed,
-    )
-
-
-class FinishWarning(UserWarning):
-    """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
-    image is returned as it came."""
-
-
-def _finished(
-    out: OutputImage, finish: Callable[[Any], Any], compression: int | None = None
-) -> OutputImage:
-    import io
-    import warnings
-
-    try:
-        image = finish(out.image)
-        buf = io.BytesIO()
-        fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(out.format, "PNG")
-        # Re-encode at the quality the call asked for (the API's default is 100), never at
-        # Pillow's lossier default.
-        quality = int(compression if compression is not None else 100)
-        extra: dict[str, Any] = {}
-        if fmt == "JPEG":
-            extra = {"quality": min(quality, 95), "subsampling": 0}
-        elif fmt == "WEBP":
-            extra = {"quality": quality, "lossless": quality >= 100}
-        image.save(buf, format=fmt, **extra)
-    except Exception as exc:
-        # The image is paid for: never lose it to a local post-processing failure.
-        warnings.warn(
-            f"finishing output {out.index} failed ({type(exc).__name__}: {exc}); "
-            "returning the API's image unfinished",
-            FinishWarning,
-            stacklevel=2,
-        )
-        return out
-    return OutputImage(
-        buf.getvalue(), out.format if fmt != "PNG" else "png", out.index, raw=out.data
     )
 
 

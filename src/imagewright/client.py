@@ -32,7 +32,7 @@ from .errors import (
     ValidationError,
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
-from .results import PartialImage, Result
+from .results import PartialImage, Result, finish_result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
 if TYPE_CHECKING:
@@ -478,7 +478,7 @@ class Client(BaseClient):
             out = _transport.send(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
         self._settle(held, out)
-        return out
+        return finish_result(out)
 
     def send_stream(self, call: ApiCall, **transport: Any) -> Iterator[StreamEvent]:
         """Send a call compiled with ``stream=True``; yields partial images, then the Result.
@@ -497,6 +497,7 @@ class Client(BaseClient):
                 for event in events:
                     if isinstance(event, Result):
                         self._settle(held, event)
+                        event = finish_result(event)
                     yield event
             finally:
                 events.close()
@@ -576,7 +577,7 @@ class AsyncClient(BaseClient):
             out = await _transport.asend(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
         self._settle(held, out)
-        return out
+        return finish_result(out)
 
     def send_stream(self, call: ApiCall, **transport: Any) -> AsyncIterator[StreamEvent]:
         """Send a call compiled with ``stream=True``; ``async for`` partial images, then the
@@ -594,6 +595,7 @@ class AsyncClient(BaseClient):
                 async for event in events:
                     if isinstance(event, Result):
                         self._settle(held, event)
+                        event = finish_result(event)
                     yield event
             finally:
                 await events.aclose()

@@ -26,6 +26,10 @@
          ├─ StreamError               the server sent an ``error`` event inside a stream
          └─ APIResponseValidationError the answer did not have the expected shape
 
+Warnings (``UserWarning`` subclasses): ``FinishWarning`` here; ``MaskWarning``,
+``UnknownModelWarning``, ``PreviewFeatureWarning`` and ``ExperimentalSizeWarning`` next to the
+rules that raise them, all re-exported at the package root.
+
 Errors raised before a request is sent (``ValidationError``, ``BudgetExceededError``,
 ``ConfigurationError``) guarantee that nothing was billed. ``APIConnectionError`` carries
 ``may_have_been_billed``: ``True`` when the request body was fully sent before the failure,
@@ -57,6 +61,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "FinishWarning",
     "ImageInputError",
     "ImagewrightError",
     "InternalServerError",
@@ -73,6 +78,11 @@ __all__ = [
 
 class ImagewrightError(Exception):
     """The root of every exception imagewright raises."""
+
+
+class FinishWarning(UserWarning):
+    """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
+    image is returned as it came."""
 
 
 class ConfigurationError(ImagewrightError):
