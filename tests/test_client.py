@@ -508,3 +508,21 @@ def test_a_sync_http_client_is_refused_by_the_async_client() -> None:
     with pytest.raises(imagewright.ConfigurationError, match=r"httpx2\.AsyncClient, got httpx2"):
         imagewright.AsyncClient("k", http_client=http)
     http.close()
+
+
+def test_every_setting_is_a_client_keyword_and_a_with_options_change() -> None:
+    import inspect
+
+    from imagewright.settings import Settings
+
+    names = Settings.names()
+    assert "api_key" in names
+    assert "default_model" in names
+    assert "azure" not in names
+    for cls in (imagewright.Client, imagewright.AsyncClient):
+        assert set(names) <= set(inspect.signature(cls).parameters)
+    client = imagewright.Client("k")
+    copy = client.with_options(**{n: getattr(client.settings, n) for n in names if n != "api_key"})
+    assert copy.settings.base_url == client.settings.base_url
+    with pytest.raises(TypeError, match="the settings are: api_key, base_url"):
+        client.with_options(retries=3)

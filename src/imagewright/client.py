@@ -14,16 +14,23 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 import httpx2
 
-from . import _transport
-from ._compile import compile_edit, compile_generate
+from . import _compile, _transport
 from .calls import ApiCall
-from .edit import EditRequest, PromptLike
+from .edit import EditRequest, PromptLike, as_edit_request
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -38,6 +45,8 @@ from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
+    from .images import ImageSource
+    from .masks import Editable
     from .sandbox import Sandbox
 
 __all__ = [
@@ -178,19 +187,12 @@ class BaseClient:
 
         The copy shares this client's HTTP connection pool and never closes it.
         """
-        unknown = set(changes) - {
-            "api_key",
-            "base_url",
-            "organization",
-            "project",
-            "timeout",
-            "max_retries",
-            "retry_ambiguous",
-            "default_model",
-            "default_headers",
-        }
+        unknown = set(changes) - set(Settings.names())
         if unknown:
-            raise TypeError(f"with_options() got unexpected options: {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"with_options() got unexpected options: {', '.join(sorted(unknown))}; "
+                f"the settings are: {', '.join(Settings.names())}"
+            )
         if "default_headers" in changes:
             changes["default_headers"] = {
                 **self.settings.default_headers,
@@ -302,14 +304,52 @@ class BaseClient:
     ) -> ApiCall:
         """Compile a generation without sending it (raises ``ValidationError`` on bad input)."""
         body, _ = _split(options)
-        return compile_generate(prompt, model=model or self.default_model, **body)
+        return _compile.compile_generate(prompt, model=model or self.default_model, **body)
 
+    @overload
     def compile_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> ApiCall: ...
+    @overload
+    def compile_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> ApiCall: ...
+    def compile_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> ApiCall:
-        """Compile an edit without sending it (raises ``ValidationError`` on bad input)."""
+        """Compile an edit without sending it (raises ``ValidationError`` on bad input).
+
+        Takes an :class:`EditRequest`, or the image(s) and the prompt with ``mask=``,
+        ``markup=`` and ``editable=`` as keywords, like :meth:`Client.edit`.
+        """
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="compile_edit"
+        )
         body, _ = _split(options)
-        return compile_edit(request, model=model or self.default_model, **body)
+        return _compile.compile_edit(request, model=model or self.default_model, **body)
 
     def estimate(
         self,
@@ -512,16 +552,52 @@ class Client(BaseClient):
             APIError: The API or the connection failed (see :mod:`imagewright.errors`).
         """
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **body)
+        call = self.compile_generate(prompt, model=model, **body)
         return self.send(call, **transport)
 
+    @overload
     def edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    @overload
+    def edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    def edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Result:
-        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        """Edit images: ``edit("photo.png", "make the sky red", mask=...)`` or ``edit(EditRequest(...))``.
+
+        The first form takes one image or a list (paths, bytes, file objects, PIL images, numpy
+        arrays), the prompt, and ``mask=``, ``markup=`` and ``editable=`` as in
+        :class:`EditRequest`; every other keyword is a body or transport option.
+        """
+        request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **body)
-        return self.send(call, **transport)
+        return self.send(self.compile_edit(request, model=model, **body), **transport)
 
     def stream_generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
@@ -532,15 +608,49 @@ class Client(BaseClient):
         server sends an error event, this raises instead.
         """
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_generate(prompt, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    @overload
     def stream_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Iterator[StreamEvent]: ...
+    @overload
+    def stream_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Iterator[StreamEvent]: ...
+    def stream_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Iterator[StreamEvent]:
         """Edit with streaming: yields previews, then the final :class:`Result`."""
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="stream_edit"
+        )
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
 
@@ -605,29 +715,99 @@ class AsyncClient(BaseClient):
     ) -> Result:
         """Generate images from a prompt (text, ``Prompt`` or ``Layout``)."""
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **body)
+        call = self.compile_generate(prompt, model=model, **body)
         return await self.send(call, **transport)
 
+    @overload
     async def edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    @overload
+    async def edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    async def edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Result:
-        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        """Edit images: ``edit("photo.png", "make the sky red", mask=...)`` or ``edit(EditRequest(...))``.
+
+        The first form takes one image or a list (paths, bytes, file objects, PIL images, numpy
+        arrays), the prompt, and ``mask=``, ``markup=`` and ``editable=`` as in
+        :class:`EditRequest`; every other keyword is a body or transport option.
+        """
+        request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **body)
-        return await self.send(call, **transport)
+        return await self.send(self.compile_edit(request, model=model, **body), **transport)
 
     def stream_generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
     ) -> AsyncIterator[StreamEvent]:
         """Generate with streaming: ``async for`` previews, then the final :class:`Result`."""
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_generate(prompt, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    @overload
     def stream_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncIterator[StreamEvent]: ...
+    @overload
+    def stream_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncIterator[StreamEvent]: ...
+    def stream_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> AsyncIterator[StreamEvent]:
         """Edit with streaming: ``async for`` previews, then the final :class:`Result`."""
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="stream_edit"
+        )
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)

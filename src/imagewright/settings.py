@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import httpx2
@@ -72,6 +72,10 @@ class AzureConfig:
     use_bearer: bool = False
 
 
+# Set by the client's constructors (``Client.azure``), not by keyword.
+_INTERNAL = frozenset({"azure", "key_env"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a client needs to send a call; built by :meth:`resolve`."""
@@ -87,6 +91,11 @@ class Settings:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     azure: AzureConfig | None = None
     key_env: str = "OPENAI_API_KEY"
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The settings a user sets (client keyword arguments, ``with_options`` changes)."""
+        return tuple(f.name for f in fields(cls) if f.name not in _INTERNAL)
 
     @classmethod
     def resolve(
