@@ -13,6 +13,10 @@ The retry rules, in order (each logs its decision at debug level):
 3. 408, 409, 429 and 5xx retry; other statuses raise.
 4. A failure while connecting or writing the request (connection refused, connect timeout,
    write error) retries: the server cannot have started a generation from a partial request.
+   That includes a connection that broke before the last byte of the body was handed to it
+   (a stale keep-alive connection the server had closed), whatever exception httpcore2
+   reports: the body stream is tracked (``_TrackedBody``) because httpcore2 turns a write
+   error into "Server disconnected without sending a response".
 5. A read timeout or a dropped connection *after* the body was sent is ambiguous: the image may
    already be generated and billed. It is not retried unless ``retry_ambiguous=True``.
 
@@ -107,7 +111,7 @@ def build_request(
         f"{opts.timeout.read:g}" if opts.timeout.read else "none"
     )
     headers.update(opts.extra_headers)
-    return http.build_request(
+    request = http.build_request(
         "POST",
         url,
         params=query,
@@ -115,6 +119,46 @@ def build_request(
         timeout=opts.timeout,
         **call.to_httpx(),
     )
+    request.stream = _TrackedBody(request.stream)
+    return request
+
+
+class _TrackedBody(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+    """The request body, noting whether its last byte was handed to the connection.
+
+    httpcore2 hides a write error behind the read that follows it ("Server disconnected
+    without sending a response"), so the exception alone cannot say whether the server got
+    the whole request. This flag can: it is set only after the connection accepted the last
+    chunk, so a failure while it is unset happened before the request was complete.
+    ``started`` tells that apart from a transport that never reads the stream at all (an
+    in-process or mock transport reads ``request.content``): then nothing is known.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.started = False
+        self.complete = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.started = True
+        yield from self._inner
+        self.complete = True
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        async for chunk in self._inner:
+            yield chunk
+        self.complete = True
+
+
+def body_was_sent(request: httpx2.Request) -> bool:
+    """False only when the body was being written and its last byte never went out.
+
+    Unknown counts as sent: a transport that never read the body stream, or a connection
+    that failed while writing the headers (httpcore2 then reads without writing the body).
+    """
+    stream = request.stream
+    return not (isinstance(stream, _TrackedBody) and stream.started and not stream.complete)
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,8 +251,14 @@ def transport_error(
 ) -> tuple[APIConnectionError, bool, str]:
     """Translate an httpx2 failure; also say whether it may be retried, and why."""
     timeout = isinstance(exc, httpx2.TimeoutException)
-    ambiguous = not isinstance(exc, _BEFORE_SEND)
-    if ambiguous:
+    unsent = not isinstance(exc, _BEFORE_SEND) and not body_was_sent(request)
+    ambiguous = not isinstance(exc, _BEFORE_SEND) and not unsent
+    if unsent:
+        message = (
+            f"Connection error: the connection closed before the request was fully sent "
+            f"({type(exc).__name__}: {exc}); nothing can have been generated."
+        )
+    elif ambiguous:
         what = "timed out" if timeout else f"failed ({type(exc).__name__})"
         message = (
             f"The request {what} after its body was sent, so the image may already have been "
@@ -222,11 +272,8 @@ def transport_error(
     error = cls(message, request, may_have_been_billed=ambiguous)
     if ambiguous and not retry_ambiguous:
         return error, False, "ambiguous failure after the body was sent"
-    return (
-        error,
-        True,
-        f"{type(exc).__name__} ({'ambiguous' if ambiguous else 'before the body was sent'})",
-    )
+    when = "ambiguous" if ambiguous else "before the request was fully sent"
+    return error, True, f"{type(exc).__name__} ({when})"
 
 
 # --------------------------------------------------------------------------------------------
