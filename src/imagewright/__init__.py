@@ -12,6 +12,32 @@ import typing as _typing
 
 from ._version import __version__
 
+# The exception tree is light (no third-party import) and is what callers catch: loaded now.
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    ConfigurationError,
+    ConflictError,
+    ContentPolicyError,
+    FinishWarning,
+    ImageInputError,
+    ImagewrightError,
+    InternalServerError,
+    MaskError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamError,
+    UnprocessableEntityError,
+    ValidationError,
+)
+
 if _typing.TYPE_CHECKING:
     from . import (
         diff,
@@ -33,30 +59,6 @@ if _typing.TYPE_CHECKING:
     from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
     from .diff import Diff, compute_diff
     from .edit import EditRequest
-    from .errors import (
-        APIConnectionError,
-        APIError,
-        APIResponseValidationError,
-        APIStatusError,
-        APITimeoutError,
-        AuthenticationError,
-        BadRequestError,
-        BudgetExceededError,
-        ConfigurationError,
-        ConflictError,
-        ContentPolicyError,
-        FinishWarning,
-        ImageInputError,
-        ImagewrightError,
-        InternalServerError,
-        MaskError,
-        NotFoundError,
-        PermissionDeniedError,
-        RateLimitError,
-        StreamError,
-        UnprocessableEntityError,
-        ValidationError,
-    )
     from .images import EncodedImage
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
     from .masks import Mask, MaskFinding, MaskWarning
@@ -75,30 +77,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
     "diff": ("Diff", "compute_diff"),
     "edit": ("EditRequest",),
-    "errors": (
-        "APIConnectionError",
-        "APIError",
-        "APIResponseValidationError",
-        "APIStatusError",
-        "APITimeoutError",
-        "AuthenticationError",
-        "BadRequestError",
-        "BudgetExceededError",
-        "ConfigurationError",
-        "ConflictError",
-        "ContentPolicyError",
-        "FinishWarning",
-        "ImageInputError",
-        "ImagewrightError",
-        "InternalServerError",
-        "MaskError",
-        "NotFoundError",
-        "PermissionDeniedError",
-        "RateLimitError",
-        "StreamError",
-        "UnprocessableEntityError",
-        "ValidationError",
-    ),
     "images": ("EncodedImage",),
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
     "masks": ("Mask", "MaskFinding", "MaskWarning"),
