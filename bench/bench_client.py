@@ -13,6 +13,7 @@ import base64
 import gc
 import io
 import json
+import os
 import statistics
 import threading
 import time
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx2
 import numpy as np
 import openai
 from PIL import Image
@@ -223,8 +225,10 @@ def throughput(levels: tuple[int, ...] = (16, 64, 256)) -> list[tuple[int, int, 
     url = f"http://127.0.0.1:{ports.get(timeout=30)}/v1"
 
     async def run(level: int) -> tuple[float, float]:
-        ours = imagewright.AsyncClient("sk-bench", base_url=url, max_retries=0)
-        theirs = openai.AsyncOpenAI(api_key="sk-bench", base_url=url, max_retries=0)
+        # Generous connect timeouts: on a loaded machine the server process may be slow to accept.
+        slow = httpx2.Timeout(60.0)
+        ours = imagewright.AsyncClient("sk-bench", base_url=url, max_retries=0, timeout=slow)
+        theirs = openai.AsyncOpenAI(api_key="sk-bench", base_url=url, max_retries=0, timeout=slow)
         gate = asyncio.Semaphore(level)
 
         async def one_ours() -> None:
@@ -289,6 +293,7 @@ def main() -> None:
     print(f"{'call':32} {'imagewright':>12} {'openai 3.51.0':>14} {'ratio':>7}")
     for name, o, t, _ in per_call(url):
         print(f"{name:32} {o:12.2f} {t:14.2f} {o / t:7.2f}")
+    print(f"(load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
     print()
     print(f"Async throughput: 4 x N generate calls, N in flight, {LATENCY * 1000:.0f} ms per call")
