@@ -21,15 +21,16 @@ from collections.abc import (
     Generator,
     Iterator,
     Mapping,
+    Sequence,
 )
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
-import httpx
+import httpx2
 
-from . import _transport
-from ._compile import ApiCall, compile_edit, compile_generate
-from .edit import EditRequest, PromptLike
+from . import _compile, _transport
+from .calls import ApiCall
+from .edit import EditRequest, PromptLike, as_edit_request
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -40,12 +41,14 @@ from .errors import (
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
 from .repair import EditStep, RepairOptions, TextRepair, advance
-from .results import PartialImage, Result
+from .results import PartialImage, Result, finish_result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
+    from .images import ImageSource
+    from .masks import Editable
     from .sandbox import Sandbox
 
 __all__ = [
@@ -99,7 +102,7 @@ class _ImageOptions(TypedDict, total=False):
     extra_body: Mapping[str, Any]
     """Extra body fields, sent as given (for parameters newer than imagewright)."""
     # transport options
-    timeout: float | httpx.Timeout
+    timeout: float | httpx2.Timeout
     """Override the client's timeout for this call."""
     max_retries: int
     """Override the client's retry count for this call."""
@@ -142,7 +145,7 @@ class BaseClient:
     """What both clients share: configuration, compiling, and per-call option handling."""
 
     _http: Any
-    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
+    _http_class: type[httpx2.Client] | type[httpx2.AsyncClient]
 
     def __init__(
         self,
@@ -151,7 +154,7 @@ class BaseClient:
         base_url: str | None = None,
         organization: str | None = None,
         project: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_retries: int | None = None,
         http_client: Any = None,
         default_model: str | None = None,
@@ -171,6 +174,8 @@ class BaseClient:
             default_model=default_model,
             default_headers=default_headers,
         )
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            raise ConfigurationError(_wrong_http_client(http_client, self._http_class))
         self._http = http_client
         self._owns_http = http_client is None
         self.sandbox_engine: Sandbox | None = None
@@ -194,19 +199,12 @@ class BaseClient:
 
         The copy shares this client's HTTP connection pool and never closes it.
         """
-        unknown = set(changes) - {
-            "api_key",
-            "base_url",
-            "organization",
-            "project",
-            "timeout",
-            "max_retries",
-            "retry_ambiguous",
-            "default_model",
-            "default_headers",
-        }
+        unknown = set(changes) - set(Settings.names())
         if unknown:
-            raise TypeError(f"with_options() got unexpected options: {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"with_options() got unexpected options: {', '.join(sorted(unknown))}; "
+                f"the settings are: {', '.join(Settings.names())}"
+            )
         if "default_headers" in changes:
             changes["default_headers"] = {
                 **self.settings.default_headers,
@@ -226,7 +224,7 @@ class BaseClient:
         return self._http_class(
             timeout=DEFAULT_TIMEOUT,
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
         )
 
     # ---- alternative constructors -----------------------------------------------------------
@@ -238,7 +236,7 @@ class BaseClient:
         *,
         default_model: str = "gpt-image-2",
         max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         retry_ambiguous: bool = False,
         budget: float | Budget | None = None,
         **behaviour: Any,
@@ -318,14 +316,52 @@ class BaseClient:
     ) -> ApiCall:
         """Compile a generation without sending it (raises ``ValidationError`` on bad input)."""
         body, _ = _split(options)
-        return compile_generate(prompt, model=model or self.default_model, **body)
+        return _compile.compile_generate(prompt, model=model or self.default_model, **body)
 
+    @overload
     def compile_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> ApiCall: ...
+    @overload
+    def compile_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> ApiCall: ...
+    def compile_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> ApiCall:
-        """Compile an edit without sending it (raises ``ValidationError`` on bad input)."""
+        """Compile an edit without sending it (raises ``ValidationError`` on bad input).
+
+        Takes an :class:`EditRequest`, or the image(s) and the prompt with ``mask=``,
+        ``markup=`` and ``editable=`` as keywords, like :meth:`Client.edit`.
+        """
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="compile_edit"
+        )
         body, _ = _split(options)
-        return compile_edit(request, model=model or self.default_model, **body)
+        return _compile.compile_edit(request, model=model or self.default_model, **body)
 
     def estimate(
         self,
@@ -420,6 +456,18 @@ class BaseClient:
         return opts
 
 
+def _wrong_http_client(given: object, wanted: type[Any]) -> str:
+    """Why an injected HTTP client is refused, and what to pass instead."""
+    kind = f"{type(given).__module__}.{type(given).__qualname__}"
+    hint = ""
+    if type(given).__module__.split(".")[0] == "httpx":
+        hint = (
+            " imagewright sends with httpx2 (the successor of httpx, same API): build the same "
+            f"client with `import httpx2; httpx2.{wanted.__name__}(...)`."
+        )
+    return f"http_client must be an httpx2.{wanted.__name__}, got {kind}.{hint}"
+
+
 def _not_billed(error: BaseException | None) -> bool:
     """True for failures that certainly made no image: refused before sending, or by the API."""
     if isinstance(error, APIConnectionError):
@@ -474,9 +522,9 @@ class Client(BaseClient):
         base_url: Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
         organization: Sent as ``OpenAI-Organization``; defaults to ``OPENAI_ORG_ID``.
         project: Sent as ``OpenAI-Project``; defaults to ``OPENAI_PROJECT_ID``.
-        timeout: Seconds, or an ``httpx.Timeout``. Default: 600 s read, 5 s connect.
+        timeout: Seconds, or an ``httpx2.Timeout``. Default: 600 s read, 5 s connect.
         max_retries: Retries of failures that are safe to retry (default 2).
-        http_client: Your own ``httpx.Client``; imagewright never closes it.
+        http_client: Your own ``httpx2.Client``; imagewright never closes it.
         default_model: The model used when a call names none.
         default_headers: Headers added to every call.
         retry_ambiguous: Also retry failures after the body was sent (may pay twice).
@@ -485,12 +533,12 @@ class Client(BaseClient):
             nothing is sent. Actual costs (from ``usage``) are recorded as calls complete.
     """
 
-    _http: httpx.Client | None
-    _http_class = httpx.Client
+    _http: httpx2.Client | None
+    _http_class = httpx2.Client
 
     @property
-    def http(self) -> httpx.Client:
-        """The underlying ``httpx.Client`` (created on first use)."""
+    def http(self) -> httpx2.Client:
+        """The underlying ``httpx2.Client`` (created on first use)."""
         if self._http is None:
             self._http = self._make_http()
         return self._http
@@ -519,7 +567,7 @@ class Client(BaseClient):
             out = _transport.send(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
         self._settle(held, out)
-        return out
+        return finish_result(out)
 
     def send_stream(self, call: ApiCall, **transport: Any) -> Iterator[StreamEvent]:
         """Send a call compiled with ``stream=True``; yields partial images, then the Result.
@@ -538,6 +586,7 @@ class Client(BaseClient):
                 for event in events:
                     if isinstance(event, Result):
                         self._settle(held, event)
+                        event = finish_result(event)
                     yield event
             finally:
                 events.close()
@@ -553,16 +602,53 @@ class Client(BaseClient):
         """
         body, transport = _split(options)
         verify = transport.pop("verify_text", False)
-        call = compile_generate(prompt, model=model or self.default_model, **body)
+        call = self.compile_generate(prompt, model=model, **body)
         return _verified(self.send(call, **transport), verify)
 
+    @overload
     def edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    @overload
+    def edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    def edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Result:
-        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        """Edit images: ``edit("photo.png", "make the sky red", mask=...)`` or ``edit(EditRequest(...))``.
+
+        The first form takes one image or a list (paths, bytes, file objects, PIL images, numpy
+        arrays), the prompt, and ``mask=``, ``markup=`` and ``editable=`` as in
+        :class:`EditRequest`; every other keyword is a body or transport option.
+        """
+        request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
         verify = transport.pop("verify_text", False)
-        call = compile_edit(request, model=model or self.default_model, **body)
+        call = self.compile_edit(request, model=model, **body)
         return _verified(self.send(call, **transport), verify)
 
     def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
@@ -596,27 +682,61 @@ class Client(BaseClient):
         server sends an error event, this raises instead.
         """
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_generate(prompt, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    @overload
     def stream_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Iterator[StreamEvent]: ...
+    @overload
+    def stream_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Iterator[StreamEvent]: ...
+    def stream_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Iterator[StreamEvent]:
         """Edit with streaming: yields previews, then the final :class:`Result`."""
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="stream_edit"
+        )
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
 
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
 
-    _http: httpx.AsyncClient | None
-    _http_class = httpx.AsyncClient
+    _http: httpx2.AsyncClient | None
+    _http_class = httpx2.AsyncClient
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        """The underlying ``httpx.AsyncClient`` (created on first use)."""
+    def http(self) -> httpx2.AsyncClient:
+        """The underlying ``httpx2.AsyncClient`` (created on first use)."""
         if self._http is None:
             self._http = self._make_http()
         return self._http
@@ -641,7 +761,7 @@ class AsyncClient(BaseClient):
             out = await _transport.asend(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
         self._settle(held, out)
-        return out
+        return finish_result(out)
 
     def send_stream(self, call: ApiCall, **transport: Any) -> AsyncIterator[StreamEvent]:
         """Send a call compiled with ``stream=True``; ``async for`` partial images, then the
@@ -659,6 +779,7 @@ class AsyncClient(BaseClient):
                 async for event in events:
                     if isinstance(event, Result):
                         self._settle(held, event)
+                        event = finish_result(event)
                     yield event
             finally:
                 await events.aclose()
@@ -669,16 +790,53 @@ class AsyncClient(BaseClient):
         """Generate images from a prompt (text, ``Prompt`` or ``Layout``)."""
         body, transport = _split(options)
         verify = transport.pop("verify_text", False)
-        call = compile_generate(prompt, model=model or self.default_model, **body)
+        call = self.compile_generate(prompt, model=model, **body)
         return await _averified(await self.send(call, **transport), verify)
 
+    @overload
     async def edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    @overload
+    async def edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    async def edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Result:
-        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        """Edit images: ``edit("photo.png", "make the sky red", mask=...)`` or ``edit(EditRequest(...))``.
+
+        The first form takes one image or a list (paths, bytes, file objects, PIL images, numpy
+        arrays), the prompt, and ``mask=``, ``markup=`` and ``editable=`` as in
+        :class:`EditRequest`; every other keyword is a body or transport option.
+        """
+        request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
         verify = transport.pop("verify_text", False)
-        call = compile_edit(request, model=model or self.default_model, **body)
+        call = self.compile_edit(request, model=model, **body)
         return await _averified(await self.send(call, **transport), verify)
 
     async def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
@@ -701,13 +859,47 @@ class AsyncClient(BaseClient):
     ) -> AsyncIterator[StreamEvent]:
         """Generate with streaming: ``async for`` previews, then the final :class:`Result`."""
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_generate(prompt, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    @overload
     def stream_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncIterator[StreamEvent]: ...
+    @overload
+    def stream_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncIterator[StreamEvent]: ...
+    def stream_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> AsyncIterator[StreamEvent]:
         """Edit with streaming: ``async for`` previews, then the final :class:`Result`."""
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="stream_edit"
+        )
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
