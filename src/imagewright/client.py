@@ -40,7 +40,6 @@ from .errors import (
     ValidationError,
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
-from .repair import EditStep, RepairOptions, TextRepair, advance
 from .results import PartialImage, Result, finish_result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
 
     from .images import ImageSource
     from .masks import Editable
+    from .repair import RepairOptions, TextRepair
     from .sandbox import Sandbox
 
 __all__ = [
@@ -663,6 +663,8 @@ class Client(BaseClient):
             A :class:`~imagewright.repair.TextRepair`: the final result, every attempt, why it
             stopped and what it cost.
         """
+        from .repair import EditStep, advance
+
         steps = self._repair_steps(result, settings)
         step = advance(steps, None)
         while isinstance(step, EditStep):
@@ -842,6 +844,8 @@ class AsyncClient(BaseClient):
     async def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
         """Fix the text of ``result`` that failed its check (see :meth:`Client.repair_text`)."""
         import asyncio
+
+        from .repair import EditStep, advance
 
         steps = self._repair_steps(result, settings)
         # OCR runs inside the loop: resume it in a worker thread, not on the event loop.
