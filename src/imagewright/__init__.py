@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    conversation,
     diff,
     errors,
     images,
@@ -20,6 +21,7 @@ from . import (
 from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
 from ._version import __version__
 from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
+from .conversation import AsyncConversation, Conversation, ImageOptions, TextUsage, TurnResult
 from .diff import Diff, compute_diff
 from .edit import EditRequest
 from .errors import (
@@ -64,6 +66,7 @@ __all__ = [
     "APITimeoutError",
     "ApiCall",
     "AsyncClient",
+    "AsyncConversation",
     "AuthenticationError",
     "BadRequestError",
     "Budget",
@@ -73,6 +76,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "Conversation",
     "Cost",
     "CostEstimate",
     "Diff",
@@ -83,6 +87,7 @@ __all__ = [
     "GenerateOptions",
     "GlyphError",
     "ImageInputError",
+    "ImageOptions",
     "ImageSlot",
     "ImagewrightError",
     "InternalServerError",
@@ -108,13 +113,16 @@ __all__ = [
     "Text",
     "TextBlock",
     "TextFitError",
+    "TextUsage",
     "Timings",
+    "TurnResult",
     "UnknownModelWarning",
     "UnprocessableEntityError",
     "Usage",
     "ValidationError",
     "__version__",
     "compute_diff",
+    "conversation",
     "diff",
     "errors",
     "images",

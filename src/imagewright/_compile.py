@@ -41,7 +41,7 @@ __all__ = [
     "compile_generate",
 ]
 
-Endpoint = Literal["/images/generations", "/images/edits"]
+Endpoint = Literal["/images/generations", "/images/edits", "/responses"]
 
 GENERATIONS: Endpoint = "/images/generations"
 EDITS: Endpoint = "/images/edits"
@@ -90,7 +90,8 @@ class ApiCall:
     """One compiled Images API call, ready to send; pure data.
 
     Attributes:
-        endpoint: ``/images/generations`` (JSON body) or ``/images/edits`` (multipart).
+        endpoint: ``/images/generations`` (JSON body), ``/images/edits`` (multipart), or
+            ``/responses`` (a conversation turn, JSON; see :mod:`imagewright.conversation`).
         model: The model named in the call (``None`` only if it was left to ``extra_body``).
         prompt: The prompt text as sent.
         params: Every non-file field as sent, in the official SDK's order (``prompt`` first,

@@ -502,6 +502,18 @@ class StreamAssembler:
         )
 
 
+ResultBuilder = Callable[..., Result]
+"""``(call, payload, *, response, started, attempts) -> Result`` for a 2xx JSON answer."""
+
+READERS: dict[str, tuple[ResultBuilder, type[StreamAssembler]]] = {}
+"""How to read the answers of endpoints other than the Images API's, by endpoint: a result
+builder and a stream assembler. :mod:`imagewright._responses` registers ``/responses``."""
+
+
+def _reader(call: ApiCall) -> tuple[ResultBuilder, type[StreamAssembler]]:
+    return READERS.get(call.endpoint, (build_result, StreamAssembler))
+
+
 # --------------------------------------------------------------------------------------------
 # The two send loops: the only I/O.
 
@@ -551,7 +563,8 @@ def send(
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         response.close()
-    return build_result(
+    build, _ = _reader(call)
+    return build(
         call, parse_json(response, content), response=response, started=started, attempts=attempts
     )
 
@@ -559,7 +572,7 @@ def send(
 def _iter_stream(
     response: httpx.Response, call: ApiCall, started: float, attempts: int
 ) -> Iterator[PartialImage | Result]:
-    assembler = StreamAssembler(call, response, started, attempts)
+    assembler = _reader(call)[1](call, response, started, attempts)
     try:
         for line in response.iter_lines():
             if (partial := assembler.feed(line)) is not None:
@@ -616,7 +629,8 @@ async def asend(
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         await response.aclose()
-    return build_result(
+    build, _ = _reader(call)
+    return build(
         call, parse_json(response, content), response=response, started=started, attempts=attempts
     )
 
@@ -624,7 +638,7 @@ async def asend(
 async def _aiter_stream(
     response: httpx.Response, call: ApiCall, started: float, attempts: int
 ) -> AsyncIterator[PartialImage | Result]:
-    assembler = StreamAssembler(call, response, started, attempts)
+    assembler = _reader(call)[1](call, response, started, attempts)
     try:
         async for line in response.aiter_lines():
             if (partial := assembler.feed(line)) is not None:

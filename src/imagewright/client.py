@@ -37,6 +37,7 @@ from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
+    from .conversation import AsyncConversation, Conversation, ImageOptions
     from .sandbox import Sandbox
 
 __all__ = [
@@ -527,6 +528,40 @@ class Client(BaseClient):
         call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    def conversation(
+        self,
+        model: str,
+        *,
+        image: ImageOptions | None = None,
+        store: bool = True,
+        conversation: str | None = None,
+        instructions: str | None = None,
+        force_tool: bool = True,
+    ) -> Conversation:
+        """Start a multi-turn image conversation through the Responses API.
+
+        Args:
+            model: The text model that runs each turn, e.g. ``"gpt-5"``.
+            image: The ``image_generation`` tool's options (model, size, quality...).
+            store: ``False`` keeps the state locally and replays it (nothing stored by the API).
+            conversation: A server-side conversation id to keep the state in instead.
+            instructions: Instructions for the text model.
+            force_tool: Force the image tool on every turn (``tool_choice``).
+
+        See :mod:`imagewright.conversation`.
+        """
+        from .conversation import Conversation
+
+        return Conversation(
+            self,
+            model,
+            image=image,
+            store=store,
+            conversation=conversation,
+            instructions=instructions,
+            force_tool=force_tool,
+        )
+
 
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
@@ -614,3 +649,27 @@ class AsyncClient(BaseClient):
         body, transport = _split(options)
         call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
         return self.send_stream(call, **transport)
+
+    def conversation(
+        self,
+        model: str,
+        *,
+        image: ImageOptions | None = None,
+        store: bool = True,
+        conversation: str | None = None,
+        instructions: str | None = None,
+        force_tool: bool = True,
+    ) -> AsyncConversation:
+        """Start a multi-turn image conversation through the Responses API (see
+        :meth:`Client.conversation`)."""
+        from .conversation import AsyncConversation
+
+        return AsyncConversation(
+            self,
+            model,
+            image=image,
+            store=store,
+            conversation=conversation,
+            instructions=instructions,
+            force_tool=force_tool,
+        )
