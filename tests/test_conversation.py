@@ -68,20 +68,26 @@ async def test_three_turns_chain_sources_ids_and_costs(make_client: Any) -> None
     assert second.call.params["previous_response_id"] == first.response_id
     assert third.call.params["previous_response_id"] == second.response_id
     # Each turn's source is the previous turn's image, so its diff is against it.
-    assert first.kind == "generate" and first.source is None
+    assert first.kind == "generate"
+    assert first.source is None
     assert second.kind == "edit"
     assert second.call.images[0].data == first.output.data
     assert third.call.images[0].data == second.output.data
-    assert third.diff is not None and third.diff.changed_fraction > 0
+    assert third.diff is not None
+    assert third.diff.changed_fraction > 0
     for turn in conv.history:
-        assert turn.item_id is not None and turn.item_id.startswith("ig_")
+        assert turn.item_id is not None
+        assert turn.item_id.startswith("ig_")
         assert turn.item_id in turn.output_item_ids
         assert turn.revised_prompt == turn.prompt_text
         assert "not a language model" in turn.text
         # The image tool's tokens price the image; the text model's are kept apart.
-        assert turn.usage is not None and turn.usage.output_tokens >= 196
-        assert turn.cost is not None and turn.cost.image_output_usd > 0
-        assert turn.text_usage is not None and turn.text_usage.output_tokens > 0
+        assert turn.usage is not None
+        assert turn.usage.output_tokens >= 196
+        assert turn.cost is not None
+        assert turn.cost.image_output_usd > 0
+        assert turn.text_usage is not None
+        assert turn.text_usage.output_tokens > 0
         assert turn.text_model == "gpt-5"
     assert client.client.sandbox_engine.billed_images == 3
     await client.close()
@@ -160,15 +166,19 @@ async def test_stream_that_ends_early_raises_and_keeps_paid_partials(make_client
     client = make_client.sandbox(faults=["truncate"])
     conv = _conv(client)
     got: list[Any] = []
-    with pytest.raises((APIConnectionError, imagewright.APIResponseValidationError)) as err:
+
+    async def consume() -> None:
         it = conv.stream("a kite", partial_images=2)
         if hasattr(it, "__aiter__"):
             async for ev in it:
                 got.append(ev)
         else:
-            for ev in it:
-                got.append(ev)
-    assert len(got) == 2 and all(isinstance(p, PartialImage) for p in got)
+            got.extend(it)
+
+    with pytest.raises((APIConnectionError, imagewright.APIResponseValidationError)) as err:
+        await consume()
+    assert len(got) == 2
+    assert all(isinstance(p, PartialImage) for p in got)
     assert [p.index for p in err.value.partial_images] == [0, 1]
     assert conv.history == ()
     await client.close()
@@ -199,7 +209,8 @@ async def test_mask_gives_preservation_and_input_images_are_sent(make_client: An
     assert [c["type"] for c in content] == ["input_text", "input_image"]
     assert content[1]["image_url"].startswith("data:image/png;base64,")
     assert turn.call.params["tools"][0]["input_image_mask"]["image_url"].startswith("data:")
-    assert turn.preservation is not None and turn.preservation.passed
+    assert turn.preservation is not None
+    assert turn.preservation.passed
     assert turn.call.images[0].data == photo
     await client.close()
 
@@ -273,20 +284,21 @@ def test_notebook_display_and_repr() -> None:
         conv.send('a sign that says "<b>HI</b>"')
         conv.send("make it blue")
         page = conv._repr_html_()
-        assert page.count("<img") == 2 and "&lt;b&gt;" in page
+        assert page.count("<img") == 2
+        assert "&lt;b&gt;" in page
         assert conv._repr_png_().startswith(b"\x89PNG")
         assert conv.filmstrip(height=64).height == 84
-        assert "turns=2" in repr(conv) and "previous_response_id" in repr(conv)
+        assert "turns=2" in repr(conv)
+        assert "previous_response_id" in repr(conv)
 
 
 def test_real_server_and_key_never_leaks(tmp_path: Path) -> None:
     key = "sk-live-SECRET-conversation-key"
-    with SandboxServer(api_key=key) as server:
-        with imagewright.Client(key, base_url=server.url) as client:
-            conv = client.conversation("gpt-5", image=LOW)
-            conv.send("a red door")
-            turn = conv.send("make it green")
-            folder = conv.save(tmp_path / "saved")
+    with SandboxServer(api_key=key) as server, imagewright.Client(key, base_url=server.url) as c:
+        conv = c.conversation("gpt-5", image=LOW)
+        conv.send("a red door")
+        turn = conv.send("make it green")
+        folder = conv.save(tmp_path / "saved")
     assert isinstance(conv, Conversation)
     texts = [repr(conv), repr(turn), repr(turn.call), turn.summary(), conv._repr_html_()]
     texts += [p.read_bytes().decode("latin-1") for p in folder.rglob("*") if p.is_file()]

@@ -285,10 +285,9 @@ CASES = [
 
 
 def _small_mask_url() -> str:
+    from imagewright._responses import data_url
     from imagewright.images import load_image
     from imagewright.masks import prepare_mask
-
-    from imagewright._responses import data_url
 
     enc = prepare_mask(Mask.box((16, 16), (2, 2, 10, 10)), image=load_image(PNG))
     return data_url(enc)
@@ -349,10 +348,13 @@ async def test_same_turns_on_the_wire(case: Case, capture: CaptureServer, make_c
         assert a.path == "/v1/responses"
         assert normalise(a) == normalise(b)
     for n, result in enumerate(results):
-        assert result.response_id == f"resp_{n}" and result.item_id == f"ig_{n}"
+        assert result.response_id == f"resp_{n}"
+        assert result.item_id == f"ig_{n}"
         assert result.revised_prompt == f"revised {n}"
-        assert result.usage is not None and result.usage.total_tokens == 246
-        assert result.text_usage is not None and result.text_usage.reasoning_tokens == 4
+        assert result.usage is not None
+        assert result.usage.total_tokens == 246
+        assert result.text_usage is not None
+        assert result.text_usage.reasoning_tokens == 4
         assert result.output.data == PNG
         if case.stream:
             assert len(result.partial_images) == 2
@@ -381,10 +383,14 @@ async def test_moderation_blocked_item_raises_content_policy_error(
     capture.push(Reply(body=body))
     client = make_client(api_key=KEY, base_url=capture.url, max_retries=0)
     conv = client.client.conversation("gpt-5")
-    with pytest.raises(imagewright.ContentPolicyError) as err:
+
+    async def send() -> None:
         result = conv.send("x")
         if client.is_async:
             await result
+
+    with pytest.raises(imagewright.ContentPolicyError) as err:
+        await send()
     assert err.value.categories == ["violence", "new-category"]
     assert err.value.moderation_stage == "output"
     assert len(capture.requests) == 1  # never retried
