@@ -401,3 +401,23 @@ def test_request_body_is_json_serialisable_and_compact() -> None:
     call = imagewright.Client("k").conversation("gpt-5").compile("a fox")
     assert json.loads(json.dumps(call.json_body())) == call.params
     assert _mask_url().startswith("data:image/png;base64,")
+
+
+def test_azure_turn_matches_the_official_azure_client(capture: CaptureServer) -> None:
+    endpoint = capture.url.removesuffix("/v1")
+    capture.push(Reply(body=response_body(0)), Reply(body=response_body(0)))
+    with imagewright.Client.azure(endpoint=endpoint, api_version="v1", api_key="az-key") as c:
+        c.conversation("my-gpt5-deployment", image=ImageOptions(quality="low")).send("a fox")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sdk = openai.AzureOpenAI(azure_endpoint=endpoint, api_version="v1", api_key="az-key")
+        sdk.responses.create(
+            model="my-gpt5-deployment",
+            input=[_user("a fox")],  # type: ignore[list-item]
+            tools=[{"type": "image_generation", "quality": "low"}],
+            tool_choice=FORCE,  # type: ignore[arg-type]
+        )
+    ours, theirs = capture.requests
+    assert ours.path == "/openai/responses"
+    assert normalise(ours) == normalise(theirs)
+    assert ours.headers["api-key"] == theirs.headers["api-key"] == "az-key"

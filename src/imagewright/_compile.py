@@ -193,7 +193,7 @@ class ApiCall:
         return " \\\n  ".join(lines)
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.params.items() if k != "prompt"}
+        shown = {k: _abridged(v) for k, v in self.params.items() if k != "prompt"}
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
         extra = f", images={len(self.images)}" if self.images else ""
         extra += ", mask" if self.mask is not None else ""
@@ -202,6 +202,17 @@ class ApiCall:
             f"ApiCall({self.endpoint}, prompt={prompt!r}, params={shown}{extra}, "
             f"fingerprint={self.fingerprint[:12]})"
         )
+
+
+def _abridged(value: Any) -> Any:
+    """``value`` with long strings (base64 images in a Responses body) cut for display."""
+    if isinstance(value, str) and len(value) > 120:
+        return f"{value[:40]}...({len(value):,} chars)"
+    if isinstance(value, Mapping):
+        return {k: _abridged(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_abridged(v) for v in value]
+    return value
 
 
 def _file_part(name: str, img: EncodedImage) -> Part:

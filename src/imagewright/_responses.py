@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -220,12 +223,43 @@ class TurnResult(Result):
             item for item in (_replayable(o) for o in self.output_items) if item is not None
         ]
 
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the turn to ``directory`` as :meth:`Result.save` does, keeping each image once.
+
+        The body's copies of images (input images as data URLs, image calls replayed with
+        ``store=False``) are recorded in ``result.json`` by their sha256 and length: the
+        images themselves are the folder's ``source-*``/``output-*`` files, and a long
+        ``store=False`` conversation would otherwise repeat every earlier image in every turn.
+        """
+        call = replace(self.call, params=_compact(self.call.params))
+        call.__dict__["fingerprint"] = self.call.fingerprint  # the fingerprint of what was sent
+        kept = replace(self, call=call)
+        # Reuse what was already computed (decoded images, diffs, checks).
+        names = {f.name for f in fields(self)}
+        kept.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
+        return Result.save(kept, directory)
+
     def __repr__(self) -> str:
         tokens = f", tokens={self.usage.total_tokens}" if self.usage else ""
         return (
             f"TurnResult({self.kind}, model={self.model}, text_model={self.text_model}, "
             f"size={self.size}{tokens}, response_id={self.response_id}, item_id={self.item_id})"
         )
+
+
+_LONG = 1024
+
+
+def _compact(value: Any) -> Any:
+    """``value`` with every string longer than 1 KiB (base64 images) replaced by its digest."""
+    if isinstance(value, str) and len(value) > _LONG:
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        return {"$omitted": f"sha256:{digest}", "chars": len(value)}
+    if isinstance(value, Mapping):
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_compact(v) for v in value]
+    return value
 
 
 # Fields each output item keeps when replayed as input (the input params' fields).
