@@ -303,3 +303,55 @@ def test_real_server_and_key_never_leaks(tmp_path: Path) -> None:
     texts = [repr(conv), repr(turn), repr(turn.call), turn.summary(), conv._repr_html_()]
     texts += [p.read_bytes().decode("latin-1") for p in folder.rglob("*") if p.is_file()]
     assert not any(key in t for t in texts)
+
+
+async def test_retries_share_one_idempotency_key_and_bill_once(make_client: Any) -> None:
+    client = make_client.sandbox(faults=["429", None], retry_after=0.01)
+    conv = _conv(client)
+    turn = await _send(conv, "a windmill")
+    assert turn.timings.attempts == 2
+    engine = client.client.sandbox_engine
+    keys = {r.idempotency_key for r in engine.history}
+    assert len(keys) == 1
+    assert engine.billed_images == 1
+    await client.close()
+
+
+async def test_ambiguous_failure_is_not_retried_unless_asked(make_client: Any) -> None:
+    client = make_client.sandbox(faults=["reset_after", "reset_after", None])
+    conv = _conv(client)
+    with pytest.raises(APIConnectionError) as err:
+        await _send(conv, "a windmill")
+    assert err.value.may_have_been_billed
+    assert conv.history == ()
+    # With retry_ambiguous the same key is sent again: the sandbox replays the paid answer.
+    turn = await _send(conv, "a windmill", retry_ambiguous=True)
+    engine = client.client.sandbox_engine
+    assert turn.timings.attempts == 2
+    assert engine.replays == 1
+    assert engine.billed_images == 2  # the first abandoned call, and this one, once
+    await client.close()
+
+
+async def test_layout_turn_is_planned_and_finished(make_client: Any) -> None:
+    from imagewright.layout import Layout
+
+    client = make_client.sandbox()
+    conv = _conv(client, image=ImageOptions(quality="low", model="gpt-image-2"))
+    layout = Layout.poster(
+        "Jazz", subhead="Fridays", image="a trio", text="overlay", size="11x17in@100dpi"
+    )
+    poster = await _send(conv, layout)
+    assert poster.call.params["tools"][0]["size"] == "1104x1712"  # the planner's API size
+    assert poster.output.size == (1100, 1700)  # cropped to the deliverable locally
+    assert poster.output.raw is not None
+    nxt = await _send(conv, "make it night")
+    # The next turn continues from the API's own image, as the server does.
+    assert nxt.call.images[0].data == poster.output.raw
+    await client.close()
+
+
+def test_with_params_is_refused_for_a_turn() -> None:
+    call = imagewright.Client("k").conversation("gpt-5").compile("a fox")
+    with pytest.raises(TypeError, match="compile"):
+        call.with_params(quality="high")

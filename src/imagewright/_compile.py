@@ -162,6 +162,11 @@ class ApiCall:
 
     def with_params(self, **changes: Any) -> ApiCall:
         """A copy with some body fields replaced (``None`` removes a field), validated again."""
+        if self.endpoint not in (GENERATIONS, EDITS):
+            raise TypeError(
+                f"with_params() applies to Images API calls; compile a {self.endpoint} call "
+                "again instead (e.g. conversation.compile(...) with the new options)"
+            )
         params = dict(self.params)
         for key, value in changes.items():
             if value is None:

@@ -45,7 +45,7 @@ from .errors import (
     StreamError,
 )
 from .images import EncodedImage, ImageSource, load_image
-from .models import IMAGE_TOOL
+from .models import IMAGE_TOOL, image_params
 from .results import OutputImage, PartialImage, Result, Timings, Usage, _Lenient
 
 __all__ = [
@@ -81,7 +81,7 @@ class ImageOptions:
 
     Example:
         >>> ImageOptions(quality="low", size="1024x1024").tool()
-        {'type': 'image_generation', 'quality': 'low', 'size': '1024x1024'}
+        {'type': 'image_generation', 'size': '1024x1024', 'quality': 'low'}
     """
 
     model: str | None = None
@@ -398,6 +398,7 @@ def compile_turn(
         images=tuple(loaded) if loaded else ((source,) if source is not None else ()),
         mask=mask_image,
         warnings=c.emit_warnings(),
+        finish=_hook(prompt, "finish"),
     )
 
 
@@ -502,6 +503,13 @@ def build_turn_result(
                 f"image call {item.get('id')} has a result that is not valid base64",
                 response=response,
             ) from exc
+    if call.finish is not None:
+        # A layout's local finishing (crop to the deliverable, text overlay); the API's bytes
+        # stay in each output's ``raw`` and are what the next turn continues from.
+        tool = image_params(call.params)
+        outputs = [
+            _transport._finished(o, call.finish, tool.get("output_compression")) for o in outputs
+        ]
     tool_usage = (body.get("tool_usage") or {}).get("image_gen")
     text_usage = body.get("usage")
     created = body.get("created_at")

@@ -117,7 +117,12 @@ class BaseConversation:
 
     def _context(self) -> TurnContext:
         head = self.head
-        image = load_image(head.output.data, param="history") if head is not None else None
+        # The API's own bytes (before any local finishing): what the server continues from.
+        image = (
+            load_image(head.output.raw or head.output.data, param="history")
+            if head is not None
+            else None
+        )
         if self.conversation_id:
             return TurnContext(conversation=self.conversation_id, image=image)
         if not self.store:
