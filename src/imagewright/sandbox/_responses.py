@@ -314,7 +314,7 @@ class ResponsesState:
             "tools": [dict(job.tool)],
             "usage": {
                 "input_tokens": text_in,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": text_out,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": text_in + text_out,
