@@ -153,7 +153,7 @@ def main() -> None:
         rows.append(
             (
                 f"compile only, store=False after {turns}",
-                _time(lambda: local.compile("x"), 10),
+                _time(lambda local=local: local.compile("x"), 10),
                 None,
             )
         )
