@@ -49,8 +49,11 @@ ANSWER = json.dumps(
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """Answers every POST at once with ``answer`` (subclasses set their own)."""
+
     protocol_version = "HTTP/1.1"
     wbufsize = 1 << 16  # one write per answer: no Nagle / delayed-ACK stalls on loopback
+    answer = ANSWER
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -59,9 +62,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("content-length") or 0))
         self.send_response(200)
         self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(ANSWER)))
+        self.send_header("content-length", str(len(self.answer)))
         self.end_headers()
-        self.wfile.write(ANSWER)
+        self.wfile.write(self.answer)
 
 
 def _photo(w: int, h: int, seed: int) -> bytes:

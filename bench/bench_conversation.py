@@ -11,33 +11,19 @@ Run: ``python bench/bench_conversation.py`` (prints a table).
 from __future__ import annotations
 
 import base64
-import io
 import json
-import statistics
 import threading
-import time
 import warnings
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
-import numpy as np
 import openai
-from PIL import Image
 
+import bench_client  # this folder's client bench: its loopback handler and helpers
 import imagewright
+from bench_client import _photo, _time
 from imagewright import ImageOptions
 
-
-def _photo(w: int, h: int) -> bytes:
-    rng = np.random.default_rng(3)
-    small = rng.integers(0, 255, (h // 32 + 1, w // 32 + 1, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-PNG = _photo(1024, 1024)
+PNG = _photo(1024, 1024, seed=3)
 B64 = base64.b64encode(PNG).decode()
 ANSWER = json.dumps(
     {
@@ -81,30 +67,8 @@ ANSWER = json.dumps(
 ).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    wbufsize = 1 << 16  # one write per answer: no Nagle / delayed-ACK stalls on loopback
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(ANSWER)))
-        self.end_headers()
-        self.wfile.write(ANSWER)
-
-
-def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    fn()
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(runs), min(runs)
+class _Handler(bench_client._Handler):
+    answer = ANSWER
 
 
 def main() -> None:

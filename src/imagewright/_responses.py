@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -26,13 +25,13 @@ import httpx
 
 from . import _transport
 from ._compile import (
-    FIDELITIES,
     ApiCall,
     _check_common,
     _check_model,
     _Checker,
     _hook,
     _safe_prompt,
+    check_fidelity,
 )
 from .edit import EditRequest, PromptLike
 from .errors import (
@@ -42,7 +41,6 @@ from .errors import (
     ImageInputError,
     MaskError,
     Problem,
-    StreamError,
 )
 from .images import EncodedImage, ImageSource, load_image
 from .models import IMAGE_TOOL, image_params
@@ -353,7 +351,7 @@ def compile_turn(
             c.fail("partial_images", tool["partial_images"], "GIF output takes no partial images")
         if mask is not None:
             c.fail("mask", "mask", "a mask cannot be used with GIF output")
-    _check_fidelity(c, tool.get("input_fidelity"))
+    check_fidelity(c, tool.get("input_fidelity"))
     # The Images API's shared rules, read for the tool: lifecycle events may stream with any
     # format, so only partial images count as "streaming" here.
     partials = tool.get("partial_images")
@@ -432,22 +430,6 @@ def _mask(
     except (MaskError, ImageInputError) as exc:
         c.problems.extend(Problem("mask", p.value, p.message, p.allowed) for p in exc.problems)
         return None
-
-
-def _check_fidelity(c: _Checker, fidelity: Any) -> None:
-    if fidelity is None:
-        return
-    c.one_of("input_fidelity", fidelity, FIDELITIES)
-    if c.spec is not None and c.strict and fidelity in FIDELITIES:
-        if c.spec.input_fidelity is None:
-            c.fail(
-                "input_fidelity",
-                fidelity,
-                f"omit input_fidelity for {c.model}",
-                "omit it (the model always uses high fidelity)",
-            )
-        else:
-            c.one_of("input_fidelity", fidelity, c.spec.input_fidelity)
 
 
 # ------------------------------------------------------------------------------------ read
@@ -587,39 +569,17 @@ class ResponsesStreamAssembler(_transport.StreamAssembler):
 
     def handle(self, event: str | None, data: str) -> PartialImage | None:
         """Process one event; returns a partial image to yield, if it was one."""
-        if data.strip() == "[DONE]":
-            self.done = True
+        obj = self._event_object(data)
+        if obj is None:
             return None
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise self._broken(f"malformed event data: {data[:80]!r}") from exc
-        if not isinstance(obj, dict):
-            raise self._broken("event data is not a JSON object")
         kind = str(obj.get("type", event or ""))
         if kind == "error" or (obj.get("error") and not kind.startswith("response.")):
-            err: dict[str, Any] = obj["error"] if isinstance(obj.get("error"), dict) else obj
-            error = StreamError(
-                str(err.get("message") or "An error occurred during streaming"),
-                self.response.request,
-                body=err,
+            # A Responses ``error`` event carries its message at the top level.
+            raise self._stream_error(
+                obj["error"] if isinstance(obj.get("error"), dict) else obj, obj
             )
-            error.partial_images = list(self.partials)
-            raise error
         if kind == "response.image_generation_call.partial_image":
-            try:
-                image = base64.b64decode(obj.get("partial_image_b64") or "", validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise self._broken("a partial image is not valid base64") from exc
-            partial = PartialImage(
-                index=int(obj.get("partial_image_index", len(self.partials))),
-                data=image,
-                format=str(obj.get("output_format") or "png"),
-                size=obj.get("size"),
-                raw_event=obj,
-            )
-            self.partials.append(partial)
-            return partial
+            return self._partial(obj, obj.get("partial_image_b64"))
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             if isinstance(obj.get("response"), dict):
                 self.final = obj["response"]

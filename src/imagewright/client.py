@@ -37,7 +37,7 @@ from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-    from .conversation import AsyncConversation, Conversation, ImageOptions
+    from .conversation import AsyncConversation, Conversation, ConversationOptions
     from .sandbox import Sandbox
 
 __all__ = [
@@ -528,39 +528,16 @@ class Client(BaseClient):
         call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
-    def conversation(
-        self,
-        model: str,
-        *,
-        image: ImageOptions | None = None,
-        store: bool = True,
-        conversation: str | None = None,
-        instructions: str | None = None,
-        force_tool: bool = True,
-    ) -> Conversation:
+    def conversation(self, model: str, **options: Unpack[ConversationOptions]) -> Conversation:
         """Start a multi-turn image conversation through the Responses API.
 
-        Args:
-            model: The text model that runs each turn, e.g. ``"gpt-5"``.
-            image: The ``image_generation`` tool's options (model, size, quality...).
-            store: ``False`` keeps the state locally and replays it (nothing stored by the API).
-            conversation: A server-side conversation id to keep the state in instead.
-            instructions: Instructions for the text model.
-            force_tool: Force the image tool on every turn (``tool_choice``).
-
-        See :mod:`imagewright.conversation`.
+        ``model`` is the text model that runs each turn (e.g. ``"gpt-5"``); ``options`` are
+        ``image=ImageOptions(...)``, ``store``, ``conversation``, ``instructions`` and
+        ``force_tool``, as :class:`~imagewright.conversation.Conversation` documents them.
         """
         from .conversation import Conversation
 
-        return Conversation(
-            self,
-            model,
-            image=image,
-            store=store,
-            conversation=conversation,
-            instructions=instructions,
-            force_tool=force_tool,
-        )
+        return Conversation(self, model, **options)
 
 
 class AsyncClient(BaseClient):
@@ -650,26 +627,13 @@ class AsyncClient(BaseClient):
         call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
-    def conversation(
-        self,
-        model: str,
-        *,
-        image: ImageOptions | None = None,
-        store: bool = True,
-        conversation: str | None = None,
-        instructions: str | None = None,
-        force_tool: bool = True,
-    ) -> AsyncConversation:
-        """Start a multi-turn image conversation through the Responses API (see
-        :meth:`Client.conversation`)."""
+    def conversation(self, model: str, **options: Unpack[ConversationOptions]) -> AsyncConversation:
+        """Start a multi-turn image conversation through the Responses API.
+
+        ``model`` is the text model that runs each turn (e.g. ``"gpt-5"``); ``options`` are
+        ``image=ImageOptions(...)``, ``store``, ``conversation``, ``instructions`` and
+        ``force_tool``, as :class:`~imagewright.conversation.AsyncConversation` documents them.
+        """
         from .conversation import AsyncConversation
 
-        return AsyncConversation(
-            self,
-            model,
-            image=image,
-            store=store,
-            conversation=conversation,
-            instructions=instructions,
-            force_tool=force_tool,
-        )
+        return AsyncConversation(self, model, **options)

@@ -35,7 +35,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._receipts import RECEIPT_NAME, atomic_write, b64_marker, dumps
 from ._responses import ImageOptions, TextUsage, TurnContext, TurnResult, compile_turn
@@ -51,15 +51,47 @@ if TYPE_CHECKING:
     from ._compile import ApiCall
     from .client import AsyncClient, Client
 
-__all__ = ["AsyncConversation", "Conversation", "ImageOptions", "TextUsage", "TurnResult"]
+__all__ = [
+    "AsyncConversation",
+    "Conversation",
+    "ConversationOptions",
+    "ImageOptions",
+    "TextUsage",
+    "TurnResult",
+]
 
 SCHEMA = "imagewright.conversation/1"
 """The saved conversation format."""
 _MANIFEST = "conversation.json"
 
 
+class ConversationOptions(TypedDict, total=False):
+    """Keyword options of ``client.conversation(model, ...)``."""
+
+    image: ImageOptions | None
+    """The ``image_generation`` tool's options for every turn."""
+    store: bool
+    """``False`` keeps the state locally and replays it (the API stores nothing)."""
+    conversation: str | None
+    """A server-side conversation id that holds the state instead."""
+    instructions: str | None
+    """Instructions for the text model, sent on every turn."""
+    force_tool: bool
+    """Force the image tool on every turn with ``tool_choice`` (default ``True``)."""
+
+
 class BaseConversation:
-    """What both conversations share: state, compiling a turn, history, save/load, display."""
+    """What both conversations share: state, compiling a turn, history, save/load, display.
+
+    Args:
+        client: The client whose send path every turn uses.
+        model: The text model that runs each turn, e.g. ``"gpt-5"``.
+        image: The ``image_generation`` tool's options (model, size, quality...).
+        store: ``False`` keeps the state locally and replays it (the API stores nothing).
+        conversation: A server-side conversation id to keep the state in instead.
+        instructions: Instructions for the text model.
+        force_tool: Force the image tool on every turn (``tool_choice``).
+    """
 
     def __init__(
         self,
