@@ -355,3 +355,20 @@ def test_with_params_is_refused_for_a_turn() -> None:
     call = imagewright.Client("k").conversation("gpt-5").compile("a fox")
     with pytest.raises(TypeError, match="compile"):
         call.with_params(quality="high")
+
+
+def test_plain_mistakes_get_plain_errors() -> None:
+    with imagewright.Client.sandbox() as client:
+        with pytest.raises(ValidationError) as err:
+            client.conversation("")
+        assert err.value.params == ["model"]
+        conv = client.conversation("gpt-5")
+        with pytest.raises(TypeError, match="did you mean 'quality'"):
+            conv.send("a fox", qualty="low")
+        assert client.sandbox_engine.requests == 0
+        turn = conv.send("a fox on a red sofa")
+        text = turn.summary()
+        assert turn.response_id is not None
+        assert turn.response_id in text
+        assert "text model gpt-5" in text
+        assert "<img" in turn._repr_html_()

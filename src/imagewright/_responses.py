@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import hashlib
 import os
 import time
@@ -118,9 +119,14 @@ class ImageOptions:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
+            hints = [
+                f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+                for name in unknown
+                for close in [difflib.get_close_matches(name, sorted(known), n=1)]
+            ]
             raise TypeError(
-                f"unexpected image option(s) {', '.join(map(repr, unknown))}; the tool's "
-                f"options are: {', '.join(sorted(known - {'extra'}))} (anything newer in extra=)"
+                f"unexpected image option(s) {', '.join(hints)}; the tool's options are: "
+                f"{', '.join(sorted(known - {'extra'}))} (anything newer in extra=)"
             )
         if "extra" in changes:
             changes["extra"] = {**self.extra, **(changes["extra"] or {})}
@@ -237,6 +243,18 @@ class TurnResult(Result):
         kept.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
         return Result.save(kept, directory)
 
+    def summary(self) -> str:
+        """:meth:`Result.summary`, then the turn's ids and the text model's tokens."""
+        lines = [super().summary(), f"turn {self.response_id} · image call {self.item_id}"]
+        if self.text_usage is not None:
+            lines.append(
+                f"text model {self.text_model}: {self.text_usage.total_tokens} tokens "
+                f"({self.text_usage.reasoning_tokens} reasoning; not priced by imagewright)"
+            )
+        if self.revised_prompt and self.revised_prompt != self.prompt_text:
+            lines.append(f"revised prompt: {self.revised_prompt}")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         tokens = f", tokens={self.usage.total_tokens}" if self.usage else ""
         return (
@@ -352,16 +370,17 @@ def compile_turn(
         if mask is not None:
             c.fail("mask", "mask", "a mask cannot be used with GIF output")
     check_fidelity(c, tool.get("input_fidelity"))
-    # The Images API's shared rules, read for the tool: lifecycle events may stream with any
-    # format, so only partial images count as "streaming" here.
     partials = tool.get("partial_images")
-    if c.int_range("partial_images", partials, 0, 3) and partials and not stream:
+    ok = c.int_range("partial_images", partials, 0, 3)
+    if ok and partials and not stream and fmt != "gif":
         c.fail(
             "partial_images",
             partials,
             "partial images are only sent when the turn streams",
             "use conv.stream(...), or omit partial_images",
         )
+    # The Images API's shared rules, read for the tool. Its response streams lifecycle events
+    # with any format (GIF too), so the Images API's streaming rules are not applied.
     skip = ("type", "action", "input_image_mask", "partial_images")
     common = {k: v for k, v in tool.items() if k not in skip}
     _check_common(c, common, edit=True)

@@ -104,6 +104,10 @@ class BaseConversation:
         instructions: str | None = None,
         force_tool: bool = True,
     ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ValidationError(
+                Problem("model", model, "the conversation needs a text model", "e.g. 'gpt-5'")
+            )
         if conversation is not None and not store:
             raise ValidationError(
                 Problem(
