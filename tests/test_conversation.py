@@ -41,7 +41,10 @@ async def _send(conv: Any, *args: Any, **kwargs: Any) -> TurnResult:
 
 
 async def _stream(conv: Any, *args: Any, **kwargs: Any) -> list[Any]:
-    it = conv.stream(*args, **kwargs)
+    return await _drain(conv.stream(*args, **kwargs))
+
+
+async def _drain(it: Any) -> list[Any]:
     if hasattr(it, "__aiter__"):
         return [ev async for ev in it]
     return list(it)
@@ -372,3 +375,29 @@ def test_plain_mistakes_get_plain_errors() -> None:
         assert turn.response_id in text
         assert "text model gpt-5" in text
         assert "<img" in turn._repr_html_()
+
+
+async def test_one_turn_at_a_time() -> None:
+    import asyncio
+
+    async with imagewright.AsyncClient.sandbox(latency=0.05) as client:
+        conv = client.conversation("gpt-5", image=LOW)
+        done = await asyncio.gather(conv.send("a"), conv.send("b"), return_exceptions=True)
+        assert sum(isinstance(d, TurnResult) for d in done) == 1
+        assert sum(isinstance(d, RuntimeError) for d in done) == 1
+        assert len(conv.history) == 1
+        assert client.sandbox_engine.requests == 1
+
+
+async def test_a_stream_made_before_another_turn_refuses_to_start(make_client: Any) -> None:
+    client = make_client.sandbox()
+    conv = _conv(client)
+    await _send(conv, "a house")
+    stale = conv.stream("paint it red")
+    await _send(conv, "add a tree")
+    with pytest.raises(RuntimeError, match="moved on"):
+        await _drain(stale)
+    assert client.client.sandbox_engine.requests == 2  # the stale stream sent nothing
+    fresh = await _stream(conv, "paint it red")
+    assert isinstance(fresh[-1], TurnResult)
+    await client.close()

@@ -34,6 +34,7 @@ import html
 import json
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -47,6 +48,7 @@ from .results import PartialImage, Result
 
 if TYPE_CHECKING:
     from PIL import Image
+    from typing_extensions import Self
 
     from ._compile import ApiCall
     from .client import AsyncClient, Client
@@ -131,6 +133,7 @@ class BaseConversation:
         """Send ``tool_choice`` forcing the image tool (the default), so every turn makes an
         image; ``False`` lets the text model decide."""
         self._turns: list[TurnResult] = []
+        self._busy = False
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -198,6 +201,25 @@ class BaseConversation:
             refused=refused,
             extra_body=extra_body,
         )
+
+    @contextmanager
+    def _turn(self, head: TurnResult | None = None, *, check_head: bool = False) -> Iterator[None]:
+        """One turn at a time: the next turn continues from the last one's answer."""
+        if self._busy:
+            raise RuntimeError(
+                "a conversation runs one turn at a time; finish the turn in flight first "
+                "(for parallel variations, start one conversation each)"
+            )
+        if check_head and self.head is not head:
+            raise RuntimeError(
+                "the conversation moved on after this stream was made (another turn or an "
+                "undo); call stream() again to continue from where it is now"
+            )
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
 
     def _record(self, result: Result) -> TurnResult:
         assert isinstance(result, TurnResult)
@@ -277,7 +299,7 @@ class BaseConversation:
         return folder
 
     @classmethod
-    def load(cls, client: Any, directory: str | os.PathLike[str]) -> Any:
+    def load(cls, client: Any, directory: str | os.PathLike[str]) -> Self:
         """Read a folder written by :meth:`save` into a conversation on ``client``, ready to
         continue from its last turn.
 
@@ -445,9 +467,10 @@ class Conversation(BaseConversation):
                 ``moderation_stage``).
             APIError: The API or the connection failed.
         """
-        call = self.compile(prompt, mask=mask, images=images, **options)
-        _, transport = _split(options)
-        return self._record(self.client.send(call, **transport))
+        with self._turn():
+            call = self.compile(prompt, mask=mask, images=images, **options)
+            _, transport = _split(options)
+            return self._record(self.client.send(call, **transport))
 
     def stream(
         self,
@@ -463,13 +486,16 @@ class Conversation(BaseConversation):
         error's ``partial_images``."""
         call = self.compile(prompt, mask=mask, images=images, stream=True, **options)
         _, transport = _split(options)
-        return self._events(self.client.send_stream(call, **transport))
+        return self._events(self.client.send_stream(call, **transport), self.head)
 
-    def _events(self, events: Iterator[Any]) -> Iterator[PartialImage | TurnResult]:
-        for event in events:
-            if isinstance(event, Result):
-                event = self._record(event)
-            yield event
+    def _events(
+        self, events: Iterator[Any], head: TurnResult | None
+    ) -> Iterator[PartialImage | TurnResult]:
+        with self._turn(head, check_head=True):
+            for event in events:
+                if isinstance(event, Result):
+                    event = self._record(event)
+                yield event
 
 
 class AsyncConversation(BaseConversation):
@@ -486,9 +512,10 @@ class AsyncConversation(BaseConversation):
         **options: Any,
     ) -> TurnResult:
         """Run one turn and return its :class:`TurnResult` (see :meth:`Conversation.send`)."""
-        call = self.compile(prompt, mask=mask, images=images, **options)
-        _, transport = _split(options)
-        return self._record(await self.client.send(call, **transport))
+        with self._turn():
+            call = self.compile(prompt, mask=mask, images=images, **options)
+            _, transport = _split(options)
+            return self._record(await self.client.send(call, **transport))
 
     def stream(
         self,
@@ -501,10 +528,13 @@ class AsyncConversation(BaseConversation):
         """Run one turn streaming: ``async for`` previews, then the :class:`TurnResult`."""
         call = self.compile(prompt, mask=mask, images=images, stream=True, **options)
         _, transport = _split(options)
-        return self._events(self.client.send_stream(call, **transport))
+        return self._events(self.client.send_stream(call, **transport), self.head)
 
-    async def _events(self, events: AsyncIterator[Any]) -> AsyncIterator[PartialImage | TurnResult]:
-        async for event in events:
-            if isinstance(event, Result):
-                event = self._record(event)
-            yield event
+    async def _events(
+        self, events: AsyncIterator[Any], head: TurnResult | None
+    ) -> AsyncIterator[PartialImage | TurnResult]:
+        with self._turn(head, check_head=True):
+            async for event in events:
+                if isinstance(event, Result):
+                    event = self._record(event)
+                yield event
