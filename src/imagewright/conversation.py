@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._receipts import RECEIPT_NAME, atomic_write, b64_marker, dumps
-from ._responses import ImageOptions, TextUsage, TurnContext, TurnResult, compile_turn
+from ._responses import ImageOptions, TurnContext, compile_turn
+from ._turn import TextUsage, TurnResult
 from .client import _split
 from .edit import EditRequest, PromptLike
 from .errors import Problem, ValidationError
