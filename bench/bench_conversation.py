@@ -68,7 +68,8 @@ ANSWER = json.dumps(
 
 
 class _Handler(bench_client._Handler):
-    answer = ANSWER
+    def answer(self) -> bytes:
+        return ANSWER
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import imagewright
@@ -121,7 +121,7 @@ async def test_with_options_returns_a_configured_copy(
 
 
 def test_injected_http_client_is_never_closed() -> None:
-    http = httpx.Client()
+    http = httpx2.Client()
     with imagewright.Client("k", http_client=http) as client:
         assert client.http is http
     assert not http.is_closed
@@ -129,7 +129,7 @@ def test_injected_http_client_is_never_closed() -> None:
 
 
 async def test_async_injected_http_client_is_never_closed() -> None:
-    http = httpx.AsyncClient()
+    http = httpx2.AsyncClient()
     async with imagewright.AsyncClient("k", http_client=http) as client:
         assert client.http is http
     assert not http.is_closed
@@ -389,8 +389,6 @@ def test_api_call_repr_and_json() -> None:
 
 
 async def test_a_failing_finish_step_never_loses_the_paid_image(make_client: Any) -> None:
-    from imagewright._transport import FinishWarning
-
     class Brittle:
         def compile(self) -> str:
             return "a fox"
@@ -399,7 +397,7 @@ async def test_a_failing_finish_step_never_loses_the_paid_image(make_client: Any
             raise RuntimeError("font vanished")
 
     client = make_client.sandbox()
-    with pytest.warns(FinishWarning, match="font vanished"):
+    with pytest.warns(imagewright.FinishWarning, match="font vanished"):
         result = await client.generate(Brittle(), quality="low", size="1024x1024")
     await client.close()
     assert result.output.size == (1024, 1024)
@@ -503,3 +501,28 @@ async def test_stream_error_keeps_partials_and_bad_base64_is_typed(
     with pytest.raises(imagewright.APIResponseValidationError, match="base64"):
         await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=1)
     await client.close()
+
+
+def test_a_sync_http_client_is_refused_by_the_async_client() -> None:
+    http = httpx2.Client()
+    with pytest.raises(imagewright.ConfigurationError, match=r"httpx2\.AsyncClient, got httpx2"):
+        imagewright.AsyncClient("k", http_client=http)
+    http.close()
+
+
+def test_every_setting_is_a_client_keyword_and_a_with_options_change() -> None:
+    import inspect
+
+    from imagewright.settings import Settings
+
+    names = Settings.names()
+    assert "api_key" in names
+    assert "default_model" in names
+    assert "azure" not in names
+    for cls in (imagewright.Client, imagewright.AsyncClient):
+        assert set(names) <= set(inspect.signature(cls).parameters)
+    client = imagewright.Client("k")
+    copy = client.with_options(**{n: getattr(client.settings, n) for n in names if n != "api_key"})
+    assert copy.settings.base_url == client.settings.base_url
+    with pytest.raises(TypeError, match="the settings are: api_key, base_url"):
+        client.with_options(retries=3)

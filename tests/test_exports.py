@@ -5,6 +5,8 @@ import __future__
 
 import types
 
+import pytest
+
 import imagewright
 
 
@@ -13,6 +15,9 @@ def test_all_is_sorted_and_unique() -> None:
 
 
 def test_all_matches_the_public_names() -> None:
+    # The root exports lazily (module __getattr__): load every name, then compare what is there.
+    for name in imagewright.__all__:
+        assert getattr(imagewright, name) is not None
     public = {
         name
         for name, value in vars(imagewright).items()
@@ -21,5 +26,9 @@ def test_all_matches_the_public_names() -> None:
         and not (isinstance(value, types.ModuleType) and name not in imagewright.__all__)
     }
     assert public | {"__version__"} == set(imagewright.__all__)
-    for name in imagewright.__all__:
-        assert getattr(imagewright, name) is not None
+    assert dir(imagewright) == imagewright.__all__
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Clinet'"):
+        imagewright.Clinet  # type: ignore[attr-defined]  # noqa: B018

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from PIL import Image
@@ -191,7 +191,7 @@ def test_writes_are_atomic_and_tampering_is_caught(tmp_path: Path):
 def test_the_api_key_is_never_written(tmp_path: Path):
     key = "sk-imagewright-test-" + "S3CR3T" * 6
     engine = Sandbox(api_key=key)
-    http = httpx.Client(transport=SandboxTransport(engine))
+    http = httpx2.Client(transport=SandboxTransport(engine))
     with Client(key, base_url=SANDBOX_BASE_URL, http_client=http) as client:
         request = EditRequest(source(), "a red balloon", mask=Mask.box(SIZE, BOX))
         result = client.edit(request, model="gpt-image-2")

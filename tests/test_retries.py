@@ -8,7 +8,7 @@ import socket
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 import imagewright
@@ -240,15 +240,15 @@ def test_backoff_follows_the_official_schedule() -> None:
 
 
 def test_retry_after_rules() -> None:
-    h = httpx.Headers
+    h = httpx2.Headers
     assert _transport.retry_delay(h({"retry-after-ms": "1500"}), 0) == 1.5
     assert _transport.retry_delay(h({"retry-after": "2"}), 3) == 2.0
     assert _transport.retry_delay(h({"retry-after": "120"}), 0) == 120.0
     # over the cap: not honoured as a delay (and the response is not retried at all)
     assert _transport.retry_delay(h({"retry-after": "121"}), 0) <= 0.5
-    resp = httpx.Response(429, headers={"retry-after": "121"})
+    resp = httpx2.Response(429, headers={"retry-after": "121"})
     assert _transport.should_retry_response(resp)[0] is False
-    resp = httpx.Response(429, headers={"retry-after": "1e999", "x-should-retry": "true"})
+    resp = httpx2.Response(429, headers={"retry-after": "1e999", "x-should-retry": "true"})
     assert _transport.should_retry_response(resp)[0] is False
-    assert _transport.should_retry_response(httpx.Response(404))[0] is False
-    assert _transport.should_retry_response(httpx.Response(502))[0] is True
+    assert _transport.should_retry_response(httpx2.Response(404))[0] is False
+    assert _transport.should_retry_response(httpx2.Response(502))[0] is True

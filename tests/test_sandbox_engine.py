@@ -1,4 +1,4 @@
-"""The sandbox engine through its in-process httpx transport (sync and async): wire shapes,
+"""The sandbox engine through its in-process httpx2 transport (sync and async): wire shapes,
 validation, pictures, usage, idempotency and every fault mode."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import threading
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from hypothesis import given
@@ -34,13 +34,13 @@ def decode(b64: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(b64)))
 
 
-def client(sandbox: Sandbox, **kw: Any) -> httpx.Client:
-    return httpx.Client(transport=SandboxTransport(sandbox), base_url="http://sandbox", **kw)
+def client(sandbox: Sandbox, **kw: Any) -> httpx2.Client:
+    return httpx2.Client(transport=SandboxTransport(sandbox), base_url="http://sandbox", **kw)
 
 
 def generate(
     sandbox: Sandbox, headers: dict[str, str] | None = None, **body: Any
-) -> httpx.Response:
+) -> httpx2.Response:
     body = {"model": "gpt-image-2", "prompt": "a lighthouse", "quality": "low", **body}
     with client(sandbox) as http:
         return http.post(GEN, json=body, headers={**AUTH, **(headers or {})})
@@ -53,7 +53,7 @@ def edit(
     mask: Image.Image | None = None,
     headers: dict[str, str] | None = None,
     **fields: Any,
-) -> httpx.Response:
+) -> httpx2.Response:
     data = {"model": "gpt-image-2", "prompt": 'put "OPEN" on the sign', "quality": "low", **fields}
     name = "image" if len(images) == 1 else "image[]"
     files = [(name, (f"{i}.png", png(im), "image/png")) for i, im in enumerate(images)]
@@ -80,7 +80,7 @@ def box_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Ima
     return mask
 
 
-def error_of(response: httpx.Response) -> dict[str, Any]:
+def error_of(response: httpx2.Response) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"message", "type", "param", "code"}

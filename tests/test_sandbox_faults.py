@@ -1,4 +1,4 @@
-"""Every sandbox fault through the in-process transport, on a sync and an async httpx client:
+"""Every sandbox fault through the in-process transport, on a sync and an async httpx2 client:
 each one must look to the client exactly like the network failure it stands for."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 
 from imagewright.sandbox import FAULTS, Sandbox, SandboxTransport
@@ -17,16 +17,16 @@ from .test_sandbox_engine import AUTH, GEN, client, error_of, sse_events
 
 # -- faults through both transports ---------------------------------------------------------------
 
-Sender = Callable[..., httpx.Response]
+Sender = Callable[..., httpx2.Response]
 
 
 @pytest.fixture(params=["sync", "async"])
 def send(request: pytest.FixtureRequest) -> Sender:
-    """POST through the sandbox transport with a sync or an async httpx client."""
+    """POST through the sandbox transport with a sync or an async httpx2 client."""
 
     def sync_send(
         sandbox: Sandbox, fault: str, *, timeout: float = 5.0, stream: bool = False, **headers: str
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         body = {
             "model": "gpt-image-2",
             "prompt": "x",
@@ -41,14 +41,14 @@ def send(request: pytest.FixtureRequest) -> Sender:
 
     async def async_post(
         sandbox: Sandbox, fault: str, timeout: float, stream: bool, headers: dict[str, str]
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         body = {
             "model": "gpt-image-2",
             "prompt": "x",
             "quality": "low",
             **({"stream": True, "partial_images": 2} if stream else {}),
         }
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             transport=SandboxTransport(sandbox), base_url="http://sandbox", timeout=timeout
         ) as http:
             return await http.post(
@@ -57,7 +57,7 @@ def send(request: pytest.FixtureRequest) -> Sender:
 
     def async_send(
         sandbox: Sandbox, fault: str, *, timeout: float = 5.0, stream: bool = False, **headers: str
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         return asyncio.run(async_post(sandbox, fault, timeout, stream, headers))
 
     return sync_send if request.param == "sync" else async_send
@@ -98,7 +98,7 @@ def test_server_error_faults(send: Sender, status: str) -> None:
 
 def test_reset_before_body_is_a_connect_error_and_not_billed(send: Sender) -> None:
     sandbox = Sandbox()
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(httpx2.ConnectError):
         send(sandbox, "reset_before")
     assert sandbox.billed_images == 0
     assert sandbox.history[-1].status is None
@@ -106,7 +106,7 @@ def test_reset_before_body_is_a_connect_error_and_not_billed(send: Sender) -> No
 
 def test_reset_after_body_bills_and_a_keyed_retry_replays(send: Sender) -> None:
     sandbox = Sandbox()
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         send(sandbox, "reset_after", **{"Idempotency-Key": "k1"})
     assert sandbox.billed_images == 1
     retry = send(sandbox, "none", **{"Idempotency-Key": "k1"})
@@ -117,16 +117,16 @@ def test_reset_after_body_bills_and_a_keyed_retry_replays(send: Sender) -> None:
 
 def test_stall_ends_in_a_read_timeout_at_the_clients_timeout(send: Sender) -> None:
     started = time.perf_counter()
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx2.ReadTimeout):
         send(Sandbox(stall=30), "stall", timeout=0.1)
     assert time.perf_counter() - started < 2
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         send(Sandbox(), "stall", timeout=5, **{"X-Sandbox-Stall": "0.05"})
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_truncate_breaks_the_body(send: Sender, stream: bool) -> None:
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         send(Sandbox(), "truncate", stream=stream)
 
 
@@ -142,7 +142,7 @@ def test_truncated_stream_delivers_the_partials_first() -> None:
         ):
             received.extend(response.iter_lines())
 
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         read_all()
     assert sum(line == "event: image_generation.partial_image" for line in received) == 2
     assert "event: image_generation.completed" in received
@@ -189,7 +189,7 @@ def test_latency_header_delays_the_answer(send: Sender) -> None:
 
 async def test_async_transport_does_not_block_the_loop() -> None:
     sandbox = Sandbox(latency=0.2)
-    async with httpx.AsyncClient(
+    async with httpx2.AsyncClient(
         transport=SandboxTransport(sandbox), base_url="http://sandbox"
     ) as http:
         started = time.perf_counter()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from imagewright.sandbox import Sandbox, SandboxServer, SandboxTransport
@@ -29,8 +29,8 @@ def server() -> Iterator[SandboxServer]:
 
 def post(
     server: SandboxServer, fault: str = "none", *, timeout: float = 5.0, **body: Any
-) -> httpx.Response:
-    with httpx.Client(base_url=server.url, timeout=timeout) as http:
+) -> httpx2.Response:
+    with httpx2.Client(base_url=server.url, timeout=timeout) as http:
         return http.post(
             "/images/generations", json={**BODY, **body}, headers={**AUTH, "X-Sandbox-Fault": fault}
         )
@@ -39,7 +39,7 @@ def post(
 def test_server_binds_loopback_and_answers_like_the_transport(server: SandboxServer) -> None:
     assert server.url == f"http://127.0.0.1:{server.port}/v1"
     over_http = post(server)
-    in_process = httpx.Client(
+    in_process = httpx2.Client(
         transport=SandboxTransport(Sandbox(clock=lambda: 1_800_000_000))
     ).post("http://x/v1/images/generations", json=BODY, headers=AUTH)
     assert over_http.status_code == 200
@@ -49,7 +49,7 @@ def test_server_binds_loopback_and_answers_like_the_transport(server: SandboxSer
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(server: SandboxServer) -> None:
-    with httpx.Client(base_url=server.url) as http:
+    with httpx2.Client(base_url=server.url) as http:
         statuses = [
             http.post("/images/generations", json={**BODY, "n": 0}, headers=AUTH).status_code
             for _ in range(3)
@@ -61,7 +61,7 @@ def test_keep_alive_serves_several_requests_on_one_connection(server: SandboxSer
 
 def test_streaming_is_chunked_sse(server: SandboxServer) -> None:
     with (
-        httpx.Client(base_url=server.url) as http,
+        httpx2.Client(base_url=server.url) as http,
         http.stream(
             "POST",
             "/images/generations",
@@ -77,21 +77,21 @@ def test_streaming_is_chunked_sse(server: SandboxServer) -> None:
 
 def test_reset_before_body_drops_the_connection(server: SandboxServer) -> None:
     before = server.sandbox.billed_images
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         post(server, "reset_before")
     assert server.sandbox.billed_images == before
 
 
 def test_reset_after_body_bills_then_drops(server: SandboxServer) -> None:
     before = server.sandbox.billed_images
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         post(server, "reset_after")
     assert server.sandbox.billed_images == before + 1
 
 
 def test_stall_is_a_read_timeout(server: SandboxServer) -> None:
     started = time.perf_counter()
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx2.ReadTimeout):
         post(server, "stall", timeout=0.2)
     assert time.perf_counter() - started < 2
 
@@ -99,12 +99,12 @@ def test_stall_is_a_read_timeout(server: SandboxServer) -> None:
 @pytest.mark.parametrize("stream", [False, True])
 def test_truncate_closes_mid_body(server: SandboxServer, stream: bool) -> None:
     extra: dict[str, Any] = {"stream": True, "partial_images": 2} if stream else {}
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         post(server, "truncate", **extra)
 
 
 def test_latency_and_429_headers(server: SandboxServer) -> None:
-    with httpx.Client(base_url=server.url) as http:
+    with httpx2.Client(base_url=server.url) as http:
         started = time.perf_counter()
         slow = http.post(
             "/images/generations", json=BODY, headers={**AUTH, "X-Sandbox-Latency": "0.3"}
@@ -127,7 +127,7 @@ def test_stop_wakes_a_stalled_request() -> None:
     def stalled() -> None:
         try:
             post(server, "stall", timeout=30)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=stalled)
@@ -152,7 +152,7 @@ def test_serve_prints_its_url_and_stops_on_ctrl_c() -> None:
         assert "NOT a model" in first
         url = first.split("listening on ")[1].split()[0]
         assert url.startswith("http://127.0.0.1:")
-        response = httpx.post(url + "/images/generations", json=BODY, headers=AUTH, timeout=10)
+        response = httpx2.post(url + "/images/generations", json=BODY, headers=AUTH, timeout=10)
         assert response.status_code == 200
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)

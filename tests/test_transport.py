@@ -7,7 +7,7 @@ import email.utils
 import json
 import time
 
-import httpx
+import httpx2
 import pytest
 import respx
 
@@ -51,8 +51,8 @@ def test_request_headers_and_body(mock: respx.MockRouter) -> None:
 def test_caller_idempotency_key_is_used_on_every_attempt(mock: respx.MockRouter) -> None:
     route = mock.post("/images/generations")
     route.side_effect = [
-        httpx.Response(503, headers={"retry-after-ms": "1"}, json={"error": {"message": "x"}}),
-        httpx.Response(200, json=images_response()),
+        httpx2.Response(503, headers={"retry-after-ms": "1"}, json={"error": {"message": "x"}}),
+        httpx2.Response(200, json=images_response()),
     ]
     with _client() as c:
         c.generate("a fox", model="gpt-image-2", idempotency_key="job-7")
@@ -62,19 +62,19 @@ def test_caller_idempotency_key_is_used_on_every_attempt(mock: respx.MockRouter)
 @pytest.mark.parametrize(
     ("exc", "retried"),
     [
-        (httpx.ConnectError("refused"), True),
-        (httpx.ConnectTimeout("slow connect"), True),
-        (httpx.WriteError("broken pipe"), True),
-        (httpx.ReadTimeout("slow answer"), False),
-        (httpx.RemoteProtocolError("server disconnected"), False),
-        (httpx.ReadError("reset"), False),
+        (httpx2.ConnectError("refused"), True),
+        (httpx2.ConnectTimeout("slow connect"), True),
+        (httpx2.WriteError("broken pipe"), True),
+        (httpx2.ReadTimeout("slow answer"), False),
+        (httpx2.RemoteProtocolError("server disconnected"), False),
+        (httpx2.ReadError("reset"), False),
     ],
 )
 def test_failures_before_the_upload_retry_and_after_do_not(
     mock: respx.MockRouter, exc: Exception, retried: bool
 ) -> None:
     route = mock.post("/images/generations")
-    route.side_effect = [exc, httpx.Response(200, json=images_response())]
+    route.side_effect = [exc, httpx2.Response(200, json=images_response())]
     with _client() as c:
         if retried:
             assert c.generate("x", model="gpt-image-2").timings.attempts == 2
@@ -83,7 +83,7 @@ def test_failures_before_the_upload_retry_and_after_do_not(
                 c.generate("x", model="gpt-image-2")
             assert info.value.may_have_been_billed
             assert isinstance(info.value, imagewright.APITimeoutError) == isinstance(
-                exc, httpx.TimeoutException
+                exc, httpx2.TimeoutException
             )
     assert route.call_count == (2 if retried else 1)
 
@@ -91,9 +91,9 @@ def test_failures_before_the_upload_retry_and_after_do_not(
 async def test_async_client_classifies_the_same_way(mock: respx.MockRouter) -> None:
     route = mock.post("/images/generations")
     route.side_effect = [
-        httpx.ConnectError("refused"),
-        httpx.ReadTimeout("slow"),
-        httpx.Response(200),
+        httpx2.ConnectError("refused"),
+        httpx2.ReadTimeout("slow"),
+        httpx2.Response(200),
     ]
     async with imagewright.AsyncClient("sk-unit", base_url=URL) as c:
         with pytest.raises(imagewright.APITimeoutError):
@@ -112,11 +112,11 @@ def test_non_json_error_body_keeps_its_text(mock: respx.MockRouter) -> None:
 
 def test_retry_after_http_date_parses() -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    seconds = _transport.retry_after_seconds(httpx.Headers({"retry-after": when}))
+    seconds = _transport.retry_after_seconds(httpx2.Headers({"retry-after": when}))
     assert seconds is not None
     assert 28 <= seconds <= 31
-    assert _transport.retry_after_seconds(httpx.Headers({"retry-after": "soon"})) is None
-    assert _transport.retry_after_seconds(httpx.Headers({"retry-after-ms": "250"})) == 0.25
+    assert _transport.retry_after_seconds(httpx2.Headers({"retry-after": "soon"})) is None
+    assert _transport.retry_after_seconds(httpx2.Headers({"retry-after-ms": "250"})) == 0.25
 
 
 def test_sse_decoder_handles_comments_multiline_and_missing_final_blank_line() -> None:
@@ -130,7 +130,7 @@ def test_sse_decoder_handles_comments_multiline_and_missing_final_blank_line() -
 
 
 def test_stream_event_type_decides_not_the_event_line() -> None:
-    response = httpx.Response(200, request=httpx.Request("POST", URL))
+    response = httpx2.Response(200, request=httpx2.Request("POST", URL))
     call = imagewright.Client("k").compile_generate("x", model="gpt-image-2", stream=True)
     asm = _transport.StreamAssembler(call, response, time.time(), 1)
     b64 = "iVBORw0KGgo="
@@ -150,5 +150,5 @@ def test_stream_event_type_decides_not_the_event_line() -> None:
 
 
 def test_nan_retry_after_is_ignored() -> None:
-    assert _transport.retry_after_seconds(httpx.Headers({"retry-after": "nan"})) is None
-    assert _transport.should_retry_response(httpx.Response(503, headers={"retry-after": "nan"}))[0]
+    assert _transport.retry_after_seconds(httpx2.Headers({"retry-after": "nan"})) is None
+    assert _transport.should_retry_response(httpx2.Response(503, headers={"retry-after": "nan"}))[0]

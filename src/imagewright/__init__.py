@@ -1,29 +1,18 @@
-"""imagewright: directed image generation and editing on OpenAI's GPT Image models."""
+"""imagewright: directed image generation and editing on OpenAI's GPT Image models.
+
+Every public name is importable from here (``from imagewright import Client``), but nothing
+heavy loads with ``import imagewright``: each name's module is imported on first use, so a
+script that only compiles calls never loads numpy, and the sandbox loads only when used.
+"""
 
 from __future__ import annotations
 
-from . import (
-    conversation,
-    diff,
-    errors,
-    images,
-    layout,
-    masks,
-    models,
-    pricing,
-    prompt,
-    regions,
-    sandbox,
-    sizing,
-    typography,
-    verify,
-)
-from ._compile import ApiCall, ExperimentalSizeWarning, Part, PreviewFeatureWarning
+import importlib as _importlib
+import typing as _typing
+
 from ._version import __version__
-from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
-from .conversation import AsyncConversation, Conversation, ImageOptions, TextUsage, TurnResult
-from .diff import Diff, compute_diff
-from .edit import EditRequest
+
+# The exception tree is light (no third-party import) and is what callers catch: loaded now.
 from .errors import (
     APIConnectionError,
     APIError,
@@ -36,6 +25,7 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     ContentPolicyError,
+    FinishWarning,
     ImageInputError,
     ImagewrightError,
     InternalServerError,
@@ -47,16 +37,105 @@ from .errors import (
     UnprocessableEntityError,
     ValidationError,
 )
-from .images import EncodedImage
-from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
-from .masks import Mask, MaskFinding, MaskWarning
-from .models import UnknownModelWarning
-from .pricing import Budget, Cost, CostEstimate
-from .prompt import Prompt, Text
-from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
-from .sizing import SizePlan, plan_size
-from .typography import GlyphError, TextFitError
-from .verify import Check
+
+if _typing.TYPE_CHECKING:
+    from . import (
+        conversation,
+        diff,
+        errors,
+        images,
+        layout,
+        masks,
+        models,
+        pricing,
+        prompt,
+        regions,
+        sandbox,
+        sizing,
+        typography,
+        verify,
+    )
+    from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
+    from .calls import ApiCall, Part
+    from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
+    from .conversation import (
+        AsyncConversation,
+        Conversation,
+        ImageOptions,
+        TextUsage,
+        TurnResult,
+    )
+    from .diff import Diff, compute_diff
+    from .edit import EditRequest
+    from .images import EncodedImage
+    from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
+    from .masks import Mask, MaskFinding, MaskWarning
+    from .models import UnknownModelWarning
+    from .pricing import Budget, Cost, CostEstimate
+    from .prompt import Prompt, Text
+    from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
+    from .sizing import SizePlan, plan_size
+    from .typography import GlyphError, TextFitError
+    from .verify import Check
+
+# Where each public name lives; ``__getattr__`` imports it on first access (PEP 562).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "_compile": ("ExperimentalSizeWarning", "PreviewFeatureWarning"),
+    "calls": ("ApiCall", "Part"),
+    "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
+    "conversation": (
+        "AsyncConversation",
+        "Conversation",
+        "ImageOptions",
+        "TextUsage",
+        "TurnResult",
+    ),
+    "diff": ("Diff", "compute_diff"),
+    "edit": ("EditRequest",),
+    "images": ("EncodedImage",),
+    "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
+    "masks": ("Mask", "MaskFinding", "MaskWarning"),
+    "models": ("UnknownModelWarning",),
+    "pricing": ("Budget", "Cost", "CostEstimate"),
+    "prompt": ("Prompt", "Text"),
+    "results": ("OutputImage", "PartialImage", "Result", "Timings", "Usage", "results_grid"),
+    "sizing": ("SizePlan", "plan_size"),
+    "typography": ("GlyphError", "TextFitError"),
+    "verify": ("Check",),
+}
+_SUBMODULES = (
+    "conversation",
+    "diff",
+    "errors",
+    "images",
+    "layout",
+    "masks",
+    "models",
+    "pricing",
+    "prompt",
+    "regions",
+    "sandbox",
+    "sizing",
+    "typography",
+    "verify",
+)
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _SUBMODULES:
+        return _importlib.import_module(f".{name}", __name__)
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imagewright' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "APIConnectionError",
@@ -84,6 +163,7 @@ __all__ = [
     "EditRequest",
     "EncodedImage",
     "ExperimentalSizeWarning",
+    "FinishWarning",
     "GenerateOptions",
     "GlyphError",
     "ImageInputError",

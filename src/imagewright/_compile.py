@@ -6,18 +6,14 @@ input twice gives byte-identical calls with the same fingerprint.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import os
-import shlex
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any, Literal
 
+from .calls import ApiCall, Part
 from .edit import EditRequest, PromptLike
 from .errors import ImageInputError, MaskError, Problem, ValidationError
 from .images import EncodedImage, load_image
@@ -41,7 +37,9 @@ __all__ = [
     "compile_generate",
 ]
 
-Endpoint = Literal["/images/generations", "/images/edits", "/responses"]
+Endpoint = Literal["/images/generations", "/images/edits"]
+# ApiCall and Part live in imagewright.calls (which owns the wire form); they stay importable
+# from here for code written before the move.
 
 GENERATIONS: Endpoint = "/images/generations"
 EDITS: Endpoint = "/images/edits"
@@ -55,10 +53,6 @@ MODERATIONS = ("low", "auto")
 FIDELITIES = ("high", "low")
 SVG_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
-# Options that change delivery, not the picture: left out of the fingerprint so a streamed and
-# a plain call for the same image share one.
-_NOT_FINGERPRINTED = frozenset({"stream", "partial_images"})
-
 
 class PreviewFeatureWarning(UserWarning):
     """A feature the API marks as preview for this model (e.g. transparent backgrounds on
@@ -67,206 +61,6 @@ class PreviewFeatureWarning(UserWarning):
 
 class ExperimentalSizeWarning(UserWarning):
     """A size above 2560x1440, which the API accepts but calls experimental."""
-
-
-@dataclass(frozen=True)
-class Part:
-    """One multipart part: a text field (``value``) or a file (``filename``, ``content``, ``content_type``)."""
-
-    name: str
-    value: str | None = None
-    filename: str | None = None
-    content: bytes | None = None
-    content_type: str | None = None
-
-    @property
-    def is_file(self) -> bool:
-        """True for file parts."""
-        return self.content is not None
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One compiled Images API call, ready to send; pure data.
-
-    Attributes:
-        endpoint: ``/images/generations`` (JSON body), ``/images/edits`` (multipart), or
-            ``/responses`` (a conversation turn, JSON; see :mod:`imagewright.conversation`).
-        model: The model named in the call (``None`` only if it was left to ``extra_body``).
-        prompt: The prompt text as sent.
-        params: Every non-file field as sent, in the official SDK's order (``prompt`` first,
-            then the rest alphabetically, then ``extra_body``).
-        images: The encoded source images (edits), in order.
-        images_as_list: Whether the images go as repeated ``image[]`` parts (else one ``image``).
-        mask: The encoded OpenAI mask (RGBA PNG, alpha 0 = editable), if any.
-        markup: The encoded markup overlay, if any.
-        fingerprint: sha256 over everything that affects the output image (lazy: hashing
-            large inputs costs about 1 ms per MB, paid only when a fingerprint is read).
-        warnings: Non-fatal findings of the compiler (also emitted as Python warnings).
-    """
-
-    endpoint: Endpoint
-    model: str | None
-    prompt: str
-    params: Mapping[str, Any]
-    images: tuple[EncodedImage, ...] = ()
-    images_as_list: bool = False
-    mask: EncodedImage | None = None
-    markup: EncodedImage | None = None
-    warnings: tuple[str, ...] = ()
-    finish: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """sha256 over everything that affects the output image (computed on first use)."""
-        return fingerprint(self.endpoint, self.params, self.images, self.mask, self.markup)
-
-    @property
-    def is_edit(self) -> bool:
-        """True for ``/images/edits`` calls."""
-        return self.endpoint == EDITS
-
-    @property
-    def stream(self) -> bool:
-        """True when the call asks for a streamed (SSE) answer."""
-        return bool(self.params.get("stream"))
-
-    @property
-    def n(self) -> int:
-        """How many images the call asks for."""
-        n = self.params.get("n", 1)
-        return n if isinstance(n, int) else 1
-
-    def option(self, name: str, default: Any = None) -> Any:
-        """The value of a body field, or ``default`` when it is not sent."""
-        return self.params.get(name, default)
-
-    def json_body(self) -> dict[str, Any]:
-        """The JSON body of a generations call."""
-        if self.is_edit:
-            raise TypeError("an edits call is multipart; use parts()")
-        return dict(self.params)
-
-    def parts(self) -> list[Part]:
-        """The multipart parts of an edits call, in the order the official SDK sends them."""
-        if not self.is_edit:
-            raise TypeError("a generations call is JSON; use json_body()")
-        out = [Part(name, value=value) for name, value in _flatten_form(self.params)]
-        image_name = "image[]" if self.images_as_list else "image"
-        out += [_file_part(image_name, img) for img in self.images]
-        if self.markup is not None:
-            out.append(_file_part("markup", self.markup))
-        if self.mask is not None:
-            out.append(_file_part("mask", self.mask))
-        return out
-
-    def with_params(self, **changes: Any) -> ApiCall:
-        """A copy with some body fields replaced (``None`` removes a field), validated again."""
-        if self.endpoint not in (GENERATIONS, EDITS):
-            raise TypeError(
-                f"with_params() applies to Images API calls; compile a {self.endpoint} call "
-                "again instead (e.g. conversation.compile(...) with the new options)"
-            )
-        params = dict(self.params)
-        for key, value in changes.items():
-            if value is None:
-                params.pop(key, None)
-            else:
-                params[key] = value
-        c = _Checker(params.get("model"))
-        _check_common(c, params, edit=self.is_edit)
-        c.raise_if_any()
-        return replace(self, params=params, model=params.get("model"), prompt=str(params["prompt"]))
-
-    def to_curl(self, base_url: str = "https://api.openai.com/v1") -> str:
-        """A curl command reproducing this call, with the key left as ``$OPENAI_API_KEY``.
-
-        File parts are written as ``@<filename>``: save the inputs under those names to run it.
-        """
-        url = base_url.rstrip("/") + self.endpoint
-        lines = [f"curl {shlex.quote(url)}", '-H "Authorization: Bearer $OPENAI_API_KEY"']
-        if self.is_edit:
-            for p in self.parts():
-                if p.is_file:
-                    spec = f"{p.name}=@{p.filename};type={p.content_type}"
-                else:
-                    spec = f"{p.name}={p.value}"
-                lines.append(f"-F {shlex.quote(spec)}")
-        else:
-            lines.append('-H "Content-Type: application/json"')
-            lines.append(f"-d {shlex.quote(json.dumps(self.json_body(), ensure_ascii=False))}")
-        return " \\\n  ".join(lines)
-
-    def __repr__(self) -> str:
-        shown = {k: _abridged(v) for k, v in self.params.items() if k != "prompt"}
-        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
-        extra = f", images={len(self.images)}" if self.images else ""
-        extra += ", mask" if self.mask is not None else ""
-        extra += ", markup" if self.markup is not None else ""
-        return (
-            f"ApiCall({self.endpoint}, prompt={prompt!r}, params={shown}{extra}, "
-            f"fingerprint={self.fingerprint[:12]})"
-        )
-
-
-def _abridged(value: Any) -> Any:
-    """``value`` with long strings (base64 images in a Responses body) cut for display."""
-    if isinstance(value, str) and len(value) > 120:
-        return f"{value[:40]}...({len(value):,} chars)"
-    if isinstance(value, Mapping):
-        return {k: _abridged(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_abridged(v) for v in value]
-    return value
-
-
-def _file_part(name: str, img: EncodedImage) -> Part:
-    return Part(name, filename=img.filename, content=img.data, content_type=img.mime)
-
-
-def _form_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _flatten_form(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Bracket-encode nested objects (``svg[reasoning][effort]``) and lists (``key[]``)."""
-    out: list[tuple[str, str]] = []
-    for key, value in params.items():
-        name = f"{prefix}[{key}]" if prefix else key
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            out += _flatten_form(value, name)
-        elif isinstance(value, (list, tuple)):
-            out += [(f"{name}[]", _form_value(v)) for v in value if v is not None]
-        else:
-            out.append((name, _form_value(value)))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Fingerprint
-
-
-def fingerprint(
-    endpoint: str,
-    params: Mapping[str, Any],
-    images: Sequence[EncodedImage] = (),
-    mask: EncodedImage | None = None,
-    markup: EncodedImage | None = None,
-) -> str:
-    """sha256 over the endpoint, the output-affecting fields and the input bytes."""
-    doc = {
-        "endpoint": endpoint,
-        "params": {k: v for k, v in params.items() if k not in _NOT_FINGERPRINTED},
-        "images": [img.sha256 for img in images],
-        "mask": mask.sha256 if mask else None,
-        "markup": markup.sha256 if markup else None,
-    }
-    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,6 +287,13 @@ def _check_common(c: _Checker, p: Mapping[str, Any], *, edit: bool) -> None:
     if fmt == "svg" and (p.get("n") or 1) != 1:
         c.fail("n", p.get("n"), "SVG output makes exactly one image", "1")
     c.one_of("moderation", p.get("moderation"), MODERATIONS)
+
+
+def check_params(params: Mapping[str, Any], *, edit: bool) -> None:
+    """Check a finished body (as :meth:`ApiCall.with_params` makes it); raise every problem."""
+    c = _Checker(params.get("model"))
+    _check_common(c, params, edit=edit)
+    c.raise_if_any()
 
 
 def _check_legacy(c: _Checker, extra: Mapping[str, Any]) -> None:

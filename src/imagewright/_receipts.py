@@ -323,7 +323,7 @@ def _unmark(value: Any, key: str, blobs: list[bytes]) -> Any:
 
 def load_result(folder: Path) -> Result:
     """Read a folder written by :func:`save_result` back into a ``Result``."""
-    from ._compile import ApiCall
+    from .calls import ApiCall
     from .results import ImagesResponse, OutputImage, PartialImage, Result, Timings, Usage
 
     rec = json.loads((folder / RECEIPT_NAME).read_text(encoding="utf-8"))

@@ -19,11 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-import httpx
+import httpx2
 
 from . import _transport
 from ._compile import (
-    ApiCall,
     _check_common,
     _check_model,
     _Checker,
@@ -32,6 +31,7 @@ from ._compile import (
     check_fidelity,
 )
 from ._turn import TextUsage, TurnResult
+from .calls import ApiCall
 from .edit import EditRequest, PromptLike
 from .errors import (
     APIError,
@@ -42,12 +42,13 @@ from .errors import (
     Problem,
 )
 from .images import EncodedImage, ImageSource, load_image
-from .models import IMAGE_TOOL, image_params
+from .models import IMAGE_TOOL
 from .results import OutputImage, PartialImage, Result, Timings, Usage
 
 __all__ = [
     "RESPONSES",
     "ImageOptions",
+    "ResponsesCall",
     "ResponsesStreamAssembler",
     "TurnContext",
     "build_turn_result",
@@ -137,6 +138,46 @@ class ImageOptions:
                 out[f.name] = dict(value) if isinstance(value, Mapping) else value
         out.update(self.extra)
         return out
+
+
+class ResponsesCall(ApiCall):
+    """A compiled conversation turn: always a JSON body for ``POST /responses``.
+
+    Its ``images`` and ``mask`` are the turn's context, kept for the proof (the source of the
+    diff, the editable area); on the wire they travel inside the body, as data URLs, or not
+    at all when the API already holds the image (``previous_response_id``).
+    """
+
+    @property
+    def is_multipart(self) -> bool:
+        """Always ``False``: a Responses body is JSON."""
+        return False
+
+    def with_params(self, **changes: Any) -> ApiCall:
+        """Refused: a turn is compiled again instead (its body depends on the conversation)."""
+        raise TypeError(
+            "with_params() applies to Images API calls; compile the turn again instead, "
+            "e.g. conversation.compile(prompt, **new_options)"
+        )
+
+    def __repr__(self) -> str:
+        shown = _abridged({k: v for k, v in self.params.items() if k != "input"})
+        return (
+            f"ResponsesCall(prompt={_abridged(self.prompt)!r}, input_items="
+            f"{len(self.params.get('input') or [])}, params={shown}, "
+            f"fingerprint={self.fingerprint[:12]})"
+        )
+
+
+def _abridged(value: Any) -> Any:
+    """``value`` with long strings (base64 images) cut for display."""
+    if isinstance(value, str) and len(value) > 120:
+        return f"{value[:40]}...({len(value):,} chars)"
+    if isinstance(value, Mapping):
+        return {k: _abridged(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_abridged(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -269,7 +310,7 @@ def compile_turn(
     if stream:
         body["stream"] = True
     body.update(extra_body or {})
-    return ApiCall(
+    return ResponsesCall(
         endpoint=RESPONSES,
         model=image_model,
         prompt=text,
@@ -320,7 +361,7 @@ def build_turn_result(
     call: ApiCall,
     payload: Mapping[str, Any],
     *,
-    response: httpx.Response,
+    response: httpx2.Response,
     started: float,
     attempts: int,
     partials: tuple[PartialImage, ...] = (),
@@ -366,13 +407,6 @@ def build_turn_result(
                 f"image call {item.get('id')} has a result that is not valid base64",
                 response=response,
             ) from exc
-    if call.finish is not None:
-        # A layout's local finishing (crop to the deliverable, text overlay); the API's bytes
-        # stay in each output's ``raw`` and are what the next turn continues from.
-        tool = image_params(call.params)
-        outputs = [
-            _transport._finished(o, call.finish, tool.get("output_compression")) for o in outputs
-        ]
     tool_usage = (body.get("tool_usage") or {}).get("image_gen")
     text_usage = body.get("usage")
     created = body.get("created_at")
@@ -422,7 +456,7 @@ def _output_text(output: Sequence[Mapping[str, Any]]) -> str:
 
 def _failure(
     error: dict[str, Any],
-    response: httpx.Response,
+    response: httpx2.Response,
     body: Mapping[str, Any],
     partials: tuple[PartialImage, ...],
     item: Mapping[str, Any] | None = None,
@@ -444,7 +478,7 @@ class ResponsesStreamAssembler(_transport.StreamAssembler):
     """Reads a Responses SSE stream: partial images from
     ``response.image_generation_call.partial_image``, the result from ``response.completed``."""
 
-    def __init__(self, call: ApiCall, response: httpx.Response, started: float, attempts: int):
+    def __init__(self, call: ApiCall, response: httpx2.Response, started: float, attempts: int):
         super().__init__(call, response, started, attempts)
         self.final: dict[str, Any] | None = None
 

@@ -1,7 +1,9 @@
 """Sending an :class:`ApiCall`: requests, the retry policy, SSE decoding and error mapping.
 
 Everything here is pure except the two small send loops at the bottom (one sync, one async),
-which share the request builder, the retry rules and the response parsing.
+which share the request builder, the retry rules and the response parsing. The transport
+sends, retries and parses, nothing else: local finishing of outputs (a layout's crop or text
+overlay) is applied by the client to the parsed result (:func:`imagewright.results.finish_result`).
 
 The retry rules, in order (each logs its decision at debug level):
 
@@ -11,6 +13,10 @@ The retry rules, in order (each logs its decision at debug level):
 3. 408, 409, 429 and 5xx retry; other statuses raise.
 4. A failure while connecting or writing the request (connection refused, connect timeout,
    write error) retries: the server cannot have started a generation from a partial request.
+   That includes a connection that broke before the last byte of the body was handed to it
+   (a stale keep-alive connection the server had closed), whatever exception httpcore2
+   reports: the body stream is tracked (``_TrackedBody``) because httpcore2 turns a write
+   error into "Server disconnected without sending a response".
 5. A read timeout or a dropped connection *after* the body was sent is ambiguous: the image may
    already be generated and billed. It is not retried unless ``retry_ambiguous=True``.
 
@@ -32,12 +38,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import tenacity
+import httpx2
 
-from ._compile import ApiCall
+from .calls import ApiCall
 from .errors import (
     APIConnectionError,
     APIError,
@@ -49,6 +54,9 @@ from .errors import (
 )
 from .results import ImagesResponse, OutputImage, PartialImage, Result, Timings, Usage
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import tenacity
 
 log = logging.getLogger("imagewright")
 
@@ -67,12 +75,12 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 # (read errors, timeouts waiting for the answer, a connection dropped after the upload) is
 # ambiguous: the image may exist and be billed.
 _BEFORE_SEND = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.WriteError,
-    httpx.WriteTimeout,
-    httpx.UnsupportedProtocol,
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.PoolTimeout,
+    httpx2.WriteError,
+    httpx2.WriteTimeout,
+    httpx2.UnsupportedProtocol,
 )
 
 
@@ -80,7 +88,7 @@ _BEFORE_SEND = (
 class SendOptions:
     """Per-call transport options."""
 
-    timeout: httpx.Timeout
+    timeout: httpx2.Timeout
     max_retries: int
     retry_ambiguous: bool
     idempotency_key: str = field(default_factory=lambda: f"imagewright-{uuid.uuid4()}")
@@ -88,12 +96,12 @@ class SendOptions:
 
 
 def build_request(
-    http: httpx.Client | httpx.AsyncClient,
+    http: httpx2.Client | httpx2.AsyncClient,
     settings: Settings,
     call: ApiCall,
     opts: SendOptions,
     attempt: int,
-) -> httpx.Request:
+) -> httpx2.Request:
     """The HTTP request for one attempt of ``call``."""
     url, query = settings.url_for(call.endpoint, call.model)
     headers = settings.headers()
@@ -103,41 +111,61 @@ def build_request(
         f"{opts.timeout.read:g}" if opts.timeout.read else "none"
     )
     headers.update(opts.extra_headers)
-    if call.is_edit:
-        # One pass: text fields (a repeated name becomes a list) and file parts, in order.
-        data: dict[str, list[str]] = {}
-        files: list[tuple[str, tuple[str | None, bytes, str | None]]] = []
-        for part in call.parts():
-            if part.content is not None:
-                files.append((part.name, (part.filename, part.content, part.content_type)))
-            else:
-                data.setdefault(part.name, []).append(part.value or "")
-        request = http.build_request(
-            "POST",
-            url,
-            params=query,
-            headers=headers,
-            data=data,
-            files=files,
-            timeout=opts.timeout,
-        )
-    else:
-        request = http.build_request(
-            "POST",
-            url,
-            params=query,
-            headers=headers,
-            json=call.json_body(),
-            timeout=opts.timeout,
-        )
+    request = http.build_request(
+        "POST",
+        url,
+        params=query,
+        headers=headers,
+        timeout=opts.timeout,
+        **call.to_httpx(),
+    )
+    request.stream = _TrackedBody(request.stream)
     return request
+
+
+class _TrackedBody(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+    """The request body, noting whether its last byte was handed to the connection.
+
+    httpcore2 hides a write error behind the read that follows it ("Server disconnected
+    without sending a response"), so the exception alone cannot say whether the server got
+    the whole request. This flag can: it is set only after the connection accepted the last
+    chunk, so a failure while it is unset happened before the request was complete.
+    ``started`` tells that apart from a transport that never reads the stream at all (an
+    in-process or mock transport reads ``request.content``): then nothing is known.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.started = False
+        self.complete = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.started = True
+        yield from self._inner
+        self.complete = True
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        async for chunk in self._inner:
+            yield chunk
+        self.complete = True
+
+
+def body_was_sent(request: httpx2.Request) -> bool:
+    """False only when the body was being written and its last byte never went out.
+
+    Unknown counts as sent: a transport that never read the body stream, or a connection
+    that failed while writing the headers (httpcore2 then reads without writing the body).
+    """
+    stream = request.stream
+    return not (isinstance(stream, _TrackedBody) and stream.started and not stream.complete)
 
 
 # --------------------------------------------------------------------------------------------
 # Retry rules (pure)
 
 
-def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
+def retry_after_seconds(headers: httpx2.Headers, now: float | None = None) -> float | None:
     """The server's requested wait: ``retry-after-ms``, else ``retry-after`` (seconds or date)."""
     ms = headers.get("retry-after-ms")
     if ms is not None:
@@ -162,7 +190,7 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
     return parsed.timestamp() - (time.time() if now is None else now)
 
 
-def should_retry_response(response: httpx.Response) -> tuple[bool, str]:
+def should_retry_response(response: httpx2.Response) -> tuple[bool, str]:
     """Whether an error response may be retried, and why."""
     after = retry_after_seconds(response.headers)
     if after is not None and (not math.isfinite(after) or after > MAX_RETRY_AFTER):
@@ -177,7 +205,7 @@ def should_retry_response(response: httpx.Response) -> tuple[bool, str]:
     return False, f"status {response.status_code} is not retryable"
 
 
-def retry_delay(headers: httpx.Headers | None, retries_taken: int) -> float:
+def retry_delay(headers: httpx2.Headers | None, retries_taken: int) -> float:
     """Seconds to wait before the next attempt."""
     if headers is not None:
         after = retry_after_seconds(headers)
@@ -191,7 +219,7 @@ def retry_delay(headers: httpx.Headers | None, retries_taken: int) -> float:
 class _Retry(Exception):
     """Internal: an attempt failed in a way the rules allow to retry."""
 
-    def __init__(self, error: APIError, headers: httpx.Headers | None, reason: str) -> None:
+    def __init__(self, error: APIError, headers: httpx2.Headers | None, reason: str) -> None:
         super().__init__(reason)
         self.error = error
         self.headers = headers
@@ -208,6 +236,8 @@ def _wait(state: tenacity.RetryCallState) -> float:
 
 
 def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
+    import tenacity  # loaded with the first send, not with ``import imagewright``
+
     return {
         "stop": tenacity.stop_after_attempt(max_retries + 1),
         "retry": tenacity.retry_if_exception_type(_Retry),
@@ -217,12 +247,18 @@ def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
 
 
 def transport_error(
-    exc: httpx.TransportError, request: httpx.Request, retry_ambiguous: bool
+    exc: httpx2.TransportError, request: httpx2.Request, retry_ambiguous: bool
 ) -> tuple[APIConnectionError, bool, str]:
-    """Translate an httpx failure; also say whether it may be retried, and why."""
-    timeout = isinstance(exc, httpx.TimeoutException)
-    ambiguous = not isinstance(exc, _BEFORE_SEND)
-    if ambiguous:
+    """Translate an httpx2 failure; also say whether it may be retried, and why."""
+    timeout = isinstance(exc, httpx2.TimeoutException)
+    unsent = not isinstance(exc, _BEFORE_SEND) and not body_was_sent(request)
+    ambiguous = not isinstance(exc, _BEFORE_SEND) and not unsent
+    if unsent:
+        message = (
+            f"Connection error: the connection closed before the request was fully sent "
+            f"({type(exc).__name__}: {exc}); nothing can have been generated."
+        )
+    elif ambiguous:
         what = "timed out" if timeout else f"failed ({type(exc).__name__})"
         message = (
             f"The request {what} after its body was sent, so the image may already have been "
@@ -236,18 +272,15 @@ def transport_error(
     error = cls(message, request, may_have_been_billed=ambiguous)
     if ambiguous and not retry_ambiguous:
         return error, False, "ambiguous failure after the body was sent"
-    return (
-        error,
-        True,
-        f"{type(exc).__name__} ({'ambiguous' if ambiguous else 'before the body was sent'})",
-    )
+    when = "ambiguous" if ambiguous else "before the request was fully sent"
+    return error, True, f"{type(exc).__name__} ({when})"
 
 
 # --------------------------------------------------------------------------------------------
 # Parsing answers (pure)
 
 
-def status_error(response: httpx.Response, content: bytes) -> APIStatusError:
+def status_error(response: httpx2.Response, content: bytes) -> APIStatusError:
     """The typed exception for an error response."""
     body: object
     try:
@@ -268,7 +301,7 @@ def build_result(
     call: ApiCall,
     payload: Mapping[str, Any],
     *,
-    response: httpx.Response,
+    response: httpx2.Response,
     started: float,
     attempts: int,
     partials: tuple[PartialImage, ...] = (),
@@ -297,9 +330,6 @@ def build_result(
         raise APIResponseValidationError(
             "the API answered without any image", response=response, body=dict(payload)
         )
-    if call.finish is not None:
-        compression = call.option("output_compression")
-        outputs = [_finished(o, call.finish, compression) for o in outputs]
     return Result(
         call=call,
         outputs=tuple(outputs),
@@ -317,45 +347,7 @@ def build_result(
     )
 
 
-class FinishWarning(UserWarning):
-    """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
-    image is returned as it came."""
-
-
-def _finished(
-    out: OutputImage, finish: Callable[[Any], Any], compression: int | None = None
-) -> OutputImage:
-    import io
-    import warnings
-
-    try:
-        image = finish(out.image)
-        buf = io.BytesIO()
-        fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(out.format, "PNG")
-        # Re-encode at the quality the call asked for (the API's default is 100), never at
-        # Pillow's lossier default.
-        quality = int(compression if compression is not None else 100)
-        extra: dict[str, Any] = {}
-        if fmt == "JPEG":
-            extra = {"quality": min(quality, 95), "subsampling": 0}
-        elif fmt == "WEBP":
-            extra = {"quality": quality, "lossless": quality >= 100}
-        image.save(buf, format=fmt, **extra)
-    except Exception as exc:
-        # The image is paid for: never lose it to a local post-processing failure.
-        warnings.warn(
-            f"finishing output {out.index} failed ({type(exc).__name__}: {exc}); "
-            "returning the API's image unfinished",
-            FinishWarning,
-            stacklevel=2,
-        )
-        return out
-    return OutputImage(
-        buf.getvalue(), out.format if fmt != "PNG" else "png", out.index, raw=out.data
-    )
-
-
-def parse_json(response: httpx.Response, content: bytes) -> Mapping[str, Any]:
+def parse_json(response: httpx2.Response, content: bytes) -> Mapping[str, Any]:
     """The JSON body of a 2xx answer, or :class:`APIResponseValidationError`."""
     try:
         payload = json.loads(content)
@@ -403,7 +395,7 @@ class SSEDecoder:
 class StreamAssembler:
     """Turns decoded SSE events into partial images and, at the end, one :class:`Result`."""
 
-    def __init__(self, call: ApiCall, response: httpx.Response, started: float, attempts: int):
+    def __init__(self, call: ApiCall, response: httpx2.Response, started: float, attempts: int):
         self.call = call
         self.response = response
         self.started = started
@@ -538,19 +530,19 @@ def _stamp(error: APIError, attempts: int) -> APIError:
 
 
 def send(
-    http: httpx.Client, settings: Settings, call: ApiCall, opts: SendOptions
+    http: httpx2.Client, settings: Settings, call: ApiCall, opts: SendOptions
 ) -> Result | Iterator[PartialImage | Result]:
     """Send ``call`` on a sync client, retrying by the rules; a stream yields events."""
     started = time.time()
     attempts = 0
 
-    def attempt() -> httpx.Response:
+    def attempt() -> httpx2.Response:
         nonlocal attempts
         request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
             response = http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise _classify_transport(exc, request, opts) from exc
         finally:
             _scrub(request)
@@ -563,6 +555,8 @@ def send(
         return response
 
     try:
+        import tenacity
+
         response = tenacity.Retrying(**_retrying_kwargs(opts.max_retries))(attempt)
     except _Retry as final:
         raise _stamp(final.error, attempts) from final.__cause__
@@ -573,7 +567,7 @@ def send(
         return _iter_stream(response, call, started, attempts)
     try:
         content = response.read()
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         response.close()
@@ -584,7 +578,7 @@ def send(
 
 
 def _iter_stream(
-    response: httpx.Response, call: ApiCall, started: float, attempts: int
+    response: httpx2.Response, call: ApiCall, started: float, attempts: int
 ) -> Iterator[PartialImage | Result]:
     assembler = _reader(call)[1](call, response, started, attempts)
     try:
@@ -595,7 +589,7 @@ def _iter_stream(
                 break
         if (partial := assembler.flush()) is not None:
             yield partial
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
     finally:
         response.close()
@@ -603,19 +597,19 @@ def _iter_stream(
 
 
 async def asend(
-    http: httpx.AsyncClient, settings: Settings, call: ApiCall, opts: SendOptions
+    http: httpx2.AsyncClient, settings: Settings, call: ApiCall, opts: SendOptions
 ) -> Result | AsyncIterator[PartialImage | Result]:
     """Send ``call`` on an async client, retrying by the rules; a stream yields events."""
     started = time.time()
     attempts = 0
 
-    async def attempt() -> httpx.Response:
+    async def attempt() -> httpx2.Response:
         nonlocal attempts
         request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
             response = await http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise _classify_transport(exc, request, opts) from exc
         finally:
             _scrub(request)
@@ -627,9 +621,11 @@ async def asend(
             raise _classify_status(response, content)
         return response
 
+    import tenacity
+
     retrying = tenacity.AsyncRetrying(**_retrying_kwargs(opts.max_retries))
     try:
-        response: httpx.Response = await retrying(attempt)
+        response: httpx2.Response = await retrying(attempt)
     except _Retry as final:
         raise _stamp(final.error, attempts) from final.__cause__
     except APIError as exc:
@@ -639,7 +635,7 @@ async def asend(
         return _aiter_stream(response, call, started, attempts)
     try:
         content = await response.aread()
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         await response.aclose()
@@ -650,7 +646,7 @@ async def asend(
 
 
 async def _aiter_stream(
-    response: httpx.Response, call: ApiCall, started: float, attempts: int
+    response: httpx2.Response, call: ApiCall, started: float, attempts: int
 ) -> AsyncIterator[PartialImage | Result]:
     assembler = _reader(call)[1](call, response, started, attempts)
     try:
@@ -661,7 +657,7 @@ async def _aiter_stream(
                 break
         if (partial := assembler.flush()) is not None:
             yield partial
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
     finally:
         await response.aclose()
@@ -671,7 +667,7 @@ async def _aiter_stream(
 _CREDENTIAL_HEADERS = ("authorization", "api-key")
 
 
-def _scrub(request: httpx.Request) -> None:
+def _scrub(request: httpx2.Request) -> None:
     """Remove the credential from a request once it is sent: errors and responses keep the
     request (for its method and URL), and it must never carry the key."""
     for name in _CREDENTIAL_HEADERS:
@@ -680,7 +676,7 @@ def _scrub(request: httpx.Request) -> None:
 
 
 def _classify_transport(
-    exc: httpx.TransportError, request: httpx.Request, opts: SendOptions
+    exc: httpx2.TransportError, request: httpx2.Request, opts: SendOptions
 ) -> Exception:
     error, retryable, reason = transport_error(exc, request, opts.retry_ambiguous)
     if not retryable:
@@ -690,14 +686,14 @@ def _classify_transport(
 
 
 def _body_read_error(
-    exc: httpx.TransportError, response: httpx.Response, opts: SendOptions
+    exc: httpx2.TransportError, response: httpx2.Response, opts: SendOptions
 ) -> APIError:
     """The answer's headers arrived but its body did not: the image was made, never retried."""
     error, _, _ = transport_error(exc, response.request, False)
     return error
 
 
-def _classify_status(response: httpx.Response, content: bytes) -> Exception:
+def _classify_status(response: httpx2.Response, content: bytes) -> Exception:
     error = status_error(response, content)
     retry, reason = should_retry_response(response)
     if not retry:
@@ -707,9 +703,9 @@ def _classify_status(response: httpx.Response, content: bytes) -> Exception:
 
 
 def _stream_transport_error(
-    exc: httpx.TransportError, response: httpx.Response, assembler: StreamAssembler
+    exc: httpx2.TransportError, response: httpx2.Response, assembler: StreamAssembler
 ) -> APIConnectionError:
-    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    cls = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
     error = cls(
         f"the stream broke after {len(assembler.partials)} partial images ({type(exc).__name__}); "
         "the image may have been billed; not retried",

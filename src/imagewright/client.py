@@ -14,15 +14,23 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
-import httpx
+import httpx2
 
-from . import _transport
-from ._compile import ApiCall, compile_edit, compile_generate
-from .edit import EditRequest, PromptLike
+from . import _compile, _transport
+from .calls import ApiCall
+from .edit import EditRequest, PromptLike, as_edit_request
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -31,13 +39,15 @@ from .errors import (
     ValidationError,
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
-from .results import PartialImage, Result
+from .results import PartialImage, Result, finish_result
 from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from .conversation import AsyncConversation, Conversation, ConversationOptions
+    from .images import ImageSource
+    from .masks import Editable
     from .sandbox import Sandbox
 
 __all__ = [
@@ -91,7 +101,7 @@ class _ImageOptions(TypedDict, total=False):
     extra_body: Mapping[str, Any]
     """Extra body fields, sent as given (for parameters newer than imagewright)."""
     # transport options
-    timeout: float | httpx.Timeout
+    timeout: float | httpx2.Timeout
     """Override the client's timeout for this call."""
     max_retries: int
     """Override the client's retry count for this call."""
@@ -124,7 +134,7 @@ class BaseClient:
     """What both clients share: configuration, compiling, and per-call option handling."""
 
     _http: Any
-    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
+    _http_class: type[httpx2.Client] | type[httpx2.AsyncClient]
 
     def __init__(
         self,
@@ -133,7 +143,7 @@ class BaseClient:
         base_url: str | None = None,
         organization: str | None = None,
         project: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_retries: int | None = None,
         http_client: Any = None,
         default_model: str | None = None,
@@ -153,6 +163,8 @@ class BaseClient:
             default_model=default_model,
             default_headers=default_headers,
         )
+        if http_client is not None and not isinstance(http_client, self._http_class):
+            raise ConfigurationError(_wrong_http_client(http_client, self._http_class))
         self._http = http_client
         self._owns_http = http_client is None
         self.sandbox_engine: Sandbox | None = None
@@ -176,19 +188,12 @@ class BaseClient:
 
         The copy shares this client's HTTP connection pool and never closes it.
         """
-        unknown = set(changes) - {
-            "api_key",
-            "base_url",
-            "organization",
-            "project",
-            "timeout",
-            "max_retries",
-            "retry_ambiguous",
-            "default_model",
-            "default_headers",
-        }
+        unknown = set(changes) - set(Settings.names())
         if unknown:
-            raise TypeError(f"with_options() got unexpected options: {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"with_options() got unexpected options: {', '.join(sorted(unknown))}; "
+                f"the settings are: {', '.join(Settings.names())}"
+            )
         if "default_headers" in changes:
             changes["default_headers"] = {
                 **self.settings.default_headers,
@@ -208,7 +213,7 @@ class BaseClient:
         return self._http_class(
             timeout=DEFAULT_TIMEOUT,
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
         )
 
     # ---- alternative constructors -----------------------------------------------------------
@@ -220,7 +225,7 @@ class BaseClient:
         *,
         default_model: str = "gpt-image-2",
         max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         retry_ambiguous: bool = False,
         budget: float | Budget | None = None,
         **behaviour: Any,
@@ -300,14 +305,52 @@ class BaseClient:
     ) -> ApiCall:
         """Compile a generation without sending it (raises ``ValidationError`` on bad input)."""
         body, _ = _split(options)
-        return compile_generate(prompt, model=model or self.default_model, **body)
+        return _compile.compile_generate(prompt, model=model or self.default_model, **body)
 
+    @overload
     def compile_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> ApiCall: ...
+    @overload
+    def compile_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> ApiCall: ...
+    def compile_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> ApiCall:
-        """Compile an edit without sending it (raises ``ValidationError`` on bad input)."""
+        """Compile an edit without sending it (raises ``ValidationError`` on bad input).
+
+        Takes an :class:`EditRequest`, or the image(s) and the prompt with ``mask=``,
+        ``markup=`` and ``editable=`` as keywords, like :meth:`Client.edit`.
+        """
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="compile_edit"
+        )
         body, _ = _split(options)
-        return compile_edit(request, model=model or self.default_model, **body)
+        return _compile.compile_edit(request, model=model or self.default_model, **body)
 
     def estimate(
         self,
@@ -383,6 +426,18 @@ class BaseClient:
         return opts
 
 
+def _wrong_http_client(given: object, wanted: type[Any]) -> str:
+    """Why an injected HTTP client is refused, and what to pass instead."""
+    kind = f"{type(given).__module__}.{type(given).__qualname__}"
+    hint = ""
+    if type(given).__module__.split(".")[0] == "httpx":
+        hint = (
+            " imagewright sends with httpx2 (the successor of httpx, same API): build the same "
+            f"client with `import httpx2; httpx2.{wanted.__name__}(...)`."
+        )
+    return f"http_client must be an httpx2.{wanted.__name__}, got {kind}.{hint}"
+
+
 def _not_billed(error: BaseException | None) -> bool:
     """True for failures that certainly made no image: refused before sending, or by the API."""
     if isinstance(error, APIConnectionError):
@@ -419,9 +474,9 @@ class Client(BaseClient):
         base_url: Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
         organization: Sent as ``OpenAI-Organization``; defaults to ``OPENAI_ORG_ID``.
         project: Sent as ``OpenAI-Project``; defaults to ``OPENAI_PROJECT_ID``.
-        timeout: Seconds, or an ``httpx.Timeout``. Default: 600 s read, 5 s connect.
+        timeout: Seconds, or an ``httpx2.Timeout``. Default: 600 s read, 5 s connect.
         max_retries: Retries of failures that are safe to retry (default 2).
-        http_client: Your own ``httpx.Client``; imagewright never closes it.
+        http_client: Your own ``httpx2.Client``; imagewright never closes it.
         default_model: The model used when a call names none.
         default_headers: Headers added to every call.
         retry_ambiguous: Also retry failures after the body was sent (may pay twice).
@@ -430,12 +485,12 @@ class Client(BaseClient):
             nothing is sent. Actual costs (from ``usage``) are recorded as calls complete.
     """
 
-    _http: httpx.Client | None
-    _http_class = httpx.Client
+    _http: httpx2.Client | None
+    _http_class = httpx2.Client
 
     @property
-    def http(self) -> httpx.Client:
-        """The underlying ``httpx.Client`` (created on first use)."""
+    def http(self) -> httpx2.Client:
+        """The underlying ``httpx2.Client`` (created on first use)."""
         if self._http is None:
             self._http = self._make_http()
         return self._http
@@ -464,7 +519,7 @@ class Client(BaseClient):
             out = _transport.send(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
         self._settle(held, out)
-        return out
+        return finish_result(out)
 
     def send_stream(self, call: ApiCall, **transport: Any) -> Iterator[StreamEvent]:
         """Send a call compiled with ``stream=True``; yields partial images, then the Result.
@@ -483,6 +538,7 @@ class Client(BaseClient):
                 for event in events:
                     if isinstance(event, Result):
                         self._settle(held, event)
+                        event = finish_result(event)
                     yield event
             finally:
                 events.close()
@@ -497,16 +553,52 @@ class Client(BaseClient):
             APIError: The API or the connection failed (see :mod:`imagewright.errors`).
         """
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **body)
+        call = self.compile_generate(prompt, model=model, **body)
         return self.send(call, **transport)
 
+    @overload
     def edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    @overload
+    def edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    def edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Result:
-        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        """Edit images: ``edit("photo.png", "make the sky red", mask=...)`` or ``edit(EditRequest(...))``.
+
+        The first form takes one image or a list (paths, bytes, file objects, PIL images, numpy
+        arrays), the prompt, and ``mask=``, ``markup=`` and ``editable=`` as in
+        :class:`EditRequest`; every other keyword is a body or transport option.
+        """
+        request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **body)
-        return self.send(call, **transport)
+        return self.send(self.compile_edit(request, model=model, **body), **transport)
 
     def stream_generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
@@ -517,15 +609,49 @@ class Client(BaseClient):
         server sends an error event, this raises instead.
         """
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_generate(prompt, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    @overload
     def stream_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Iterator[StreamEvent]: ...
+    @overload
+    def stream_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Iterator[StreamEvent]: ...
+    def stream_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Iterator[StreamEvent]:
         """Edit with streaming: yields previews, then the final :class:`Result`."""
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="stream_edit"
+        )
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
     def conversation(self, model: str, **options: Unpack[ConversationOptions]) -> Conversation:
@@ -543,12 +669,12 @@ class Client(BaseClient):
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
 
-    _http: httpx.AsyncClient | None
-    _http_class = httpx.AsyncClient
+    _http: httpx2.AsyncClient | None
+    _http_class = httpx2.AsyncClient
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        """The underlying ``httpx.AsyncClient`` (created on first use)."""
+    def http(self) -> httpx2.AsyncClient:
+        """The underlying ``httpx2.AsyncClient`` (created on first use)."""
         if self._http is None:
             self._http = self._make_http()
         return self._http
@@ -573,7 +699,7 @@ class AsyncClient(BaseClient):
             out = await _transport.asend(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
         self._settle(held, out)
-        return out
+        return finish_result(out)
 
     def send_stream(self, call: ApiCall, **transport: Any) -> AsyncIterator[StreamEvent]:
         """Send a call compiled with ``stream=True``; ``async for`` partial images, then the
@@ -591,6 +717,7 @@ class AsyncClient(BaseClient):
                 async for event in events:
                     if isinstance(event, Result):
                         self._settle(held, event)
+                        event = finish_result(event)
                     yield event
             finally:
                 await events.aclose()
@@ -600,31 +727,101 @@ class AsyncClient(BaseClient):
     ) -> Result:
         """Generate images from a prompt (text, ``Prompt`` or ``Layout``)."""
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **body)
+        call = self.compile_generate(prompt, model=model, **body)
         return await self.send(call, **transport)
 
+    @overload
     async def edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    @overload
+    async def edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Result: ...
+    async def edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> Result:
-        """Edit images: the request's sources, with its mask or markup, as its prompt says."""
+        """Edit images: ``edit("photo.png", "make the sky red", mask=...)`` or ``edit(EditRequest(...))``.
+
+        The first form takes one image or a list (paths, bytes, file objects, PIL images, numpy
+        arrays), the prompt, and ``mask=``, ``markup=`` and ``editable=`` as in
+        :class:`EditRequest`; every other keyword is a body or transport option.
+        """
+        request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **body)
-        return await self.send(call, **transport)
+        return await self.send(self.compile_edit(request, model=model, **body), **transport)
 
     def stream_generate(
         self, prompt: PromptLike, *, model: str | None = None, **options: Unpack[GenerateOptions]
     ) -> AsyncIterator[StreamEvent]:
         """Generate with streaming: ``async for`` previews, then the final :class:`Result`."""
         body, transport = _split(options)
-        call = compile_generate(prompt, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_generate(prompt, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    @overload
     def stream_edit(
-        self, request: EditRequest, *, model: str | None = None, **options: Unpack[EditOptions]
+        self,
+        request: EditRequest,
+        /,
+        *,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncIterator[StreamEvent]: ...
+    @overload
+    def stream_edit(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        prompt: PromptLike,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncIterator[StreamEvent]: ...
+    def stream_edit(
+        self,
+        images: EditRequest | ImageSource | Sequence[ImageSource],
+        prompt: PromptLike | None = None,
+        /,
+        *,
+        mask: Any = None,
+        markup: ImageSource | None = None,
+        editable: Editable | None = None,
+        model: str | None = None,
+        **options: Any,
     ) -> AsyncIterator[StreamEvent]:
         """Edit with streaming: ``async for`` previews, then the final :class:`Result`."""
+        request = as_edit_request(
+            images, prompt, mask=mask, markup=markup, editable=editable, verb="stream_edit"
+        )
         body, transport = _split(options)
-        call = compile_edit(request, model=model or self.default_model, **_stream_options(body))
+        call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
     def conversation(self, model: str, **options: Unpack[ConversationOptions]) -> AsyncConversation:

@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._receipts import RECEIPT_NAME, atomic_write, b64_marker, dumps
-from ._responses import ImageOptions, TurnContext, compile_turn
+from ._responses import ImageOptions, ResponsesCall, TurnContext, compile_turn
 from ._turn import TextUsage, TurnResult
+from .calls import ApiCall
 from .client import _split
 from .edit import EditRequest, PromptLike
 from .errors import Problem, ValidationError
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from PIL import Image
     from typing_extensions import Self
 
-    from ._compile import ApiCall
     from .client import AsyncClient, Client
 
 __all__ = [
@@ -419,6 +419,10 @@ def _unmark_result(item: Mapping[str, Any], base: Result) -> dict[str, Any]:
 
 def _turn_from(base: Result, entry: Mapping[str, Any]) -> TurnResult:
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(Result)}
+    call = base.call
+    fields["call"] = ResponsesCall(
+        **{f.name: getattr(call, f.name) for f in dataclasses.fields(ApiCall)}
+    )
     usage = entry.get("text_usage")
     return TurnResult(
         **fields,

@@ -11,7 +11,7 @@ from .images import ImageSource
 if TYPE_CHECKING:
     from .masks import Editable
 
-__all__ = ["EditRequest", "PromptLike", "SupportsCompile"]
+__all__ = ["EditRequest", "PromptLike", "SupportsCompile", "as_edit_request"]
 
 
 @runtime_checkable
@@ -68,3 +68,41 @@ class EditRequest:
     def images_as_list(self) -> bool:
         """True when the images were given as a list (sent as ``image[]`` parts)."""
         return isinstance(self.images, (list, tuple))
+
+
+def as_edit_request(
+    images: EditRequest | ImageSource | Sequence[ImageSource],
+    prompt: PromptLike | None = None,
+    *,
+    mask: Any = None,
+    markup: ImageSource | None = None,
+    editable: Editable | None = None,
+    verb: str = "edit",
+) -> EditRequest:
+    """The :class:`EditRequest` an edit verb was called with, in either of its two forms.
+
+    ``verb(EditRequest(...))`` passes the request as is; ``verb(images, prompt, mask=...,
+    markup=..., editable=...)`` builds one. Mixing the forms, or leaving out the prompt, is a
+    ``TypeError`` that shows both forms (nothing is sent).
+    """
+    forms = f'{verb}("photo.png", "make the sky red", mask=...) or {verb}(EditRequest(...))'
+    if isinstance(images, EditRequest):
+        given = [
+            name
+            for name, value in (
+                ("prompt", prompt),
+                ("mask", mask),
+                ("markup", markup),
+                ("editable", editable),
+            )
+            if value is not None
+        ]
+        if given:
+            raise TypeError(
+                f"{verb}() got an EditRequest and also {', '.join(given)}: put "
+                f"{'it' if len(given) == 1 else 'them'} in the EditRequest, or call {forms}"
+            )
+        return images
+    if prompt is None:
+        raise TypeError(f"{verb}() needs a prompt after the image(s): {forms}")
+    return EditRequest(images, prompt, mask=mask, markup=markup, editable=editable)

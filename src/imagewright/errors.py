@@ -26,6 +26,10 @@
          ├─ StreamError               the server sent an ``error`` event inside a stream
          └─ APIResponseValidationError the answer did not have the expected shape
 
+Warnings (``UserWarning`` subclasses): ``FinishWarning`` here; ``MaskWarning``,
+``UnknownModelWarning``, ``PreviewFeatureWarning`` and ``ExperimentalSizeWarning`` next to the
+rules that raise them, all re-exported at the package root.
+
 Errors raised before a request is sent (``ValidationError``, ``BudgetExceededError``,
 ``ConfigurationError``) guarantee that nothing was billed. ``APIConnectionError`` carries
 ``may_have_been_billed``: ``True`` when the request body was fully sent before the failure,
@@ -41,9 +45,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "APIConnectionError",
@@ -57,6 +62,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "FinishWarning",
     "ImageInputError",
     "ImagewrightError",
     "InternalServerError",
@@ -73,6 +79,11 @@ __all__ = [
 
 class ImagewrightError(Exception):
     """The root of every exception imagewright raises."""
+
+
+class FinishWarning(UserWarning):
+    """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
+    image is returned as it came."""
 
 
 class ConfigurationError(ImagewrightError):
@@ -179,7 +190,7 @@ class APIError(ImagewrightError):
     def __init__(
         self,
         message: str,
-        request: httpx.Request | None = None,
+        request: httpx2.Request | None = None,
         *,
         body: object | None = None,
     ) -> None:
@@ -207,7 +218,7 @@ class APIStatusError(APIError):
         request_id: The ``x-request-id`` header, quote it when you contact support.
     """
 
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+    def __init__(self, message: str, *, response: httpx2.Response, body: object | None) -> None:
         super().__init__(message, response.request, body=body)
         self.response = response
         self.status_code = response.status_code
@@ -229,7 +240,7 @@ class ContentPolicyError(BadRequestError):
         moderation_stage: ``"input"``, ``"output"`` or ``"unknown"``, when reported.
     """
 
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+    def __init__(self, message: str, *, response: httpx2.Response, body: object | None) -> None:
         super().__init__(message, response=response, body=body)
         inner = body if isinstance(body, dict) else {}
         details = inner.get("moderation_details")
@@ -281,7 +292,7 @@ class APIConnectionError(APIError):
     def __init__(
         self,
         message: str = "Connection error.",
-        request: httpx.Request | None = None,
+        request: httpx2.Request | None = None,
         *,
         may_have_been_billed: bool = False,
     ) -> None:
@@ -295,7 +306,7 @@ class APITimeoutError(APIConnectionError):
     def __init__(
         self,
         message: str = "Request timed out.",
-        request: httpx.Request | None = None,
+        request: httpx2.Request | None = None,
         *,
         may_have_been_billed: bool = False,
     ) -> None:
@@ -309,7 +320,7 @@ class StreamError(APIError):
 class APIResponseValidationError(APIError):
     """The server answered 2xx, but the body was not the shape the Images API promises."""
 
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None = None):
+    def __init__(self, message: str, *, response: httpx2.Response, body: object | None = None):
         super().__init__(message, response.request, body=body)
         self.response = response
         self.status_code = response.status_code

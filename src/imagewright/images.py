@@ -30,6 +30,7 @@ import hashlib
 import io
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
-import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import ImageInputError, Problem
@@ -223,7 +223,7 @@ def _read_source(source: Any, param: str) -> tuple[bytes | None, Image.Image | N
             )
         name = getattr(source, "name", None)
         return bytes(data), None, os.path.basename(name) if isinstance(name, str) else None
-    if isinstance(source, np.ndarray):
+    if is_ndarray(source):
         return None, _array_to_pil(source, param), None
     raise ImageInputError(
         Problem(
@@ -235,8 +235,16 @@ def _read_source(source: Any, param: str) -> tuple[bytes | None, Image.Image | N
     )
 
 
+def is_ndarray(value: object) -> bool:
+    """True for a numpy array, without importing numpy (a program without it has none)."""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.ndarray)
+
+
 def _array_to_pil(arr: npt.NDArray[Any], param: str) -> Image.Image:
     """A PIL image from an ``HxW``/``HxWx1``/``HxWx3``/``HxWx4`` array of uint8, bool or floats in 0..1."""
+    import numpy as np
+
     a = arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))) or 0 in a.shape:
         raise ImageInputError(
@@ -406,6 +414,8 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     """Grey levels of any depth to 8 bits, reading the range from the data where the mode
     does not say it: 16-bit modes shift by 8; mode ``I`` only when a value is above 255 (an
     ``int32`` array of 0..255 is already 8-bit); mode ``F`` in 0..1 is scaled like float arrays."""
+    import numpy as np
+
     if im.mode == "F":
         f = np.asarray(im, dtype=np.float64)
         scale = 255.0 if f.size and np.nanmax(f) <= 1.0 else 1.0
@@ -579,7 +589,7 @@ def load_image(
 
 def _is_single(sources: object) -> bool:
     return isinstance(sources, (str, bytes, bytearray, memoryview, os.PathLike, Image.Image)) or (
-        isinstance(sources, np.ndarray) or hasattr(sources, "read")
+        is_ndarray(sources) or hasattr(sources, "read")
     )
 
 

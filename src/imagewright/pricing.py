@@ -433,7 +433,7 @@ def _is_anchor(w: int, h: int) -> bool:
 
 
 class CompiledCall(Protocol):
-    """What :func:`estimate_call` reads from a compiled call (``imagewright._compile.ApiCall``)."""
+    """What :func:`estimate_call` reads from a compiled call (``imagewright.calls.ApiCall``)."""
 
     @property
     def model(self) -> str | None: ...

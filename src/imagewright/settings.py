@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-import httpx
+import httpx2
 
 from ._version import __version__
 from .errors import ConfigurationError
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
 """600 s to read (high-quality images take minutes), 5 s to connect: the official SDK's values."""
 DEFAULT_MAX_RETRIES = 2
 USER_AGENT = f"imagewright/{__version__}"
@@ -72,6 +72,10 @@ class AzureConfig:
     use_bearer: bool = False
 
 
+# Set by the client's constructors (``Client.azure``), not by keyword.
+_INTERNAL = frozenset({"azure", "key_env"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a client needs to send a call; built by :meth:`resolve`."""
@@ -80,13 +84,18 @@ class Settings:
     base_url: str
     organization: str | None = None
     project: str | None = None
-    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    timeout: httpx2.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_ambiguous: bool = False
     default_model: str | None = None
     default_headers: Mapping[str, str] = field(default_factory=dict)
     azure: AzureConfig | None = None
     key_env: str = "OPENAI_API_KEY"
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The settings a user sets (client keyword arguments, ``with_options`` changes)."""
+        return tuple(f.name for f in fields(cls) if f.name not in _INTERNAL)
 
     @classmethod
     def resolve(
@@ -96,7 +105,7 @@ class Settings:
         base_url: str | None = None,
         organization: str | None = None,
         project: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | httpx2.Timeout | None = None,
         max_retries: int | None = None,
         retry_ambiguous: bool = False,
         default_model: str | None = None,
@@ -186,10 +195,14 @@ class Settings:
         )
 
 
-def to_timeout(value: float | httpx.Timeout) -> httpx.Timeout:
+def to_timeout(value: float | httpx2.Timeout) -> httpx2.Timeout:
     """A number means the overall read timeout, with the default 5 s connect timeout."""
-    if isinstance(value, httpx.Timeout):
+    if isinstance(value, httpx2.Timeout):
         return value
+    as_dict = getattr(value, "as_dict", None)
+    if type(value).__name__ == "Timeout" and callable(as_dict):
+        # A legacy ``httpx.Timeout`` has the same fields: take it as the httpx2 one.
+        return httpx2.Timeout(**as_dict())
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {value!r}")
-    return httpx.Timeout(float(value), connect=min(5.0, float(value)))
+    return httpx2.Timeout(float(value), connect=min(5.0, float(value)))

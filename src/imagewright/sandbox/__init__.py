@@ -7,7 +7,7 @@ legibly; edits change only the mask's editable area), reports realistic token us
 misbehave on purpose (latency, mask leakage, wrong text, faults). Every answer carries the
 ``x-imagewright-sandbox: 1`` header and every image a small ``SANDBOX`` corner mark.
 
-Run it in process with :class:`SandboxTransport` (an httpx transport, sync and async), or as
+Run it in process with :class:`SandboxTransport` (an httpx2 transport, sync and async), or as
 a real HTTP server on 127.0.0.1 with :class:`SandboxServer` / :func:`serve`.
 
 Example:

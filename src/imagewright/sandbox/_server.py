@@ -153,9 +153,9 @@ class SandboxServer:
         **behaviour: :class:`Behaviour` fields for the new sandbox.
 
     Example:
-        >>> import httpx
+        >>> import httpx2
         >>> with SandboxServer() as server:
-        ...     r = httpx.post(server.url + "/images/generations", json={"model": "gpt-image-2",
+        ...     r = httpx2.post(server.url + "/images/generations", json={"model": "gpt-image-2",
         ...                    "prompt": "a fox"}, headers={"Authorization": "Bearer x"})
         >>> r.status_code, server.sandbox.billed_images
         (200, 1)
