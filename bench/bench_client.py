@@ -51,16 +51,22 @@ def _answer(side: int) -> bytes:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """Answers every POST at once with ``answer`` (subclasses set their own)."""
+
     protocol_version = "HTTP/1.1"
     wbufsize = 1 << 16  # one write per answer: no Nagle / delayed-ACK stalls on loopback
     disable_nagle_algorithm = True  # answers larger than the buffer go out in several writes
+
+    def answer(self) -> bytes:
+        """The body to send (a subclass answers another endpoint)."""
+        return ANSWERS[int(self.headers.get("x-answer-size") or 1024)]
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
-        answer = ANSWERS[int(self.headers.get("x-answer-size") or 1024)]
+        answer = self.answer()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(answer)))

@@ -41,6 +41,7 @@ from .errors import (
 
 if _typing.TYPE_CHECKING:
     from . import (
+        conversation,
         diff,
         errors,
         images,
@@ -60,6 +61,13 @@ if _typing.TYPE_CHECKING:
     from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
     from .calls import ApiCall, Part
     from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
+    from .conversation import (
+        AsyncConversation,
+        Conversation,
+        ImageOptions,
+        TextUsage,
+        TurnResult,
+    )
     from .diff import Diff, compute_diff
     from .edit import EditRequest
     from .images import EncodedImage
@@ -80,6 +88,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "_compile": ("ExperimentalSizeWarning", "PreviewFeatureWarning"),
     "calls": ("ApiCall", "Part"),
     "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
+    "conversation": (
+        "AsyncConversation",
+        "Conversation",
+        "ImageOptions",
+        "TextUsage",
+        "TurnResult",
+    ),
     "diff": ("Diff", "compute_diff"),
     "edit": ("EditRequest",),
     "images": ("EncodedImage",),
@@ -96,6 +111,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "verify": ("Check",),
 }
 _SUBMODULES = (
+    "conversation",
     "diff",
     "errors",
     "images",
@@ -138,6 +154,7 @@ __all__ = [
     "APITimeoutError",
     "ApiCall",
     "AsyncClient",
+    "AsyncConversation",
     "AuthenticationError",
     "BadRequestError",
     "Budget",
@@ -147,6 +164,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "Conversation",
     "Cost",
     "CostEstimate",
     "Diff",
@@ -159,6 +177,7 @@ __all__ = [
     "GenerateOptions",
     "GlyphError",
     "ImageInputError",
+    "ImageOptions",
     "ImageSlot",
     "ImagewrightError",
     "InternalServerError",
@@ -191,13 +210,16 @@ __all__ = [
     "TextCheck",
     "TextFitError",
     "TextRepair",
+    "TextUsage",
     "Timings",
+    "TurnResult",
     "UnknownModelWarning",
     "UnprocessableEntityError",
     "Usage",
     "ValidationError",
     "__version__",
     "compute_diff",
+    "conversation",
     "diff",
     "errors",
     "images",

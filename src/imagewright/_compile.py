@@ -533,20 +533,7 @@ def compile_edit(
     if images and markup_src is not None:
         markup = _prepare_markup(c, markup_src, images[0])
 
-    fidelity = options.get("input_fidelity")
-    if fidelity is not None:
-        c.one_of("input_fidelity", fidelity, FIDELITIES)
-        if c.spec is not None and c.strict and fidelity in FIDELITIES:
-            if c.spec.input_fidelity is None:
-                c.fail(
-                    "input_fidelity",
-                    fidelity,
-                    f"omit input_fidelity for {model}",
-                    "omit it (the model always uses high fidelity)",
-                )
-            else:
-                c.one_of("input_fidelity", fidelity, c.spec.input_fidelity)
-
+    check_fidelity(c, options.get("input_fidelity"))
     return _conclude(
         c,
         EDITS,
@@ -559,6 +546,23 @@ def compile_edit(
         mask=mask,
         markup=markup,
     )
+
+
+def check_fidelity(c: _Checker, fidelity: Any) -> None:
+    """``input_fidelity``: high or low, only where the model takes it (omitted on 2.x)."""
+    if fidelity is None:
+        return
+    c.one_of("input_fidelity", fidelity, FIDELITIES)
+    if c.spec is not None and c.strict and fidelity in FIDELITIES:
+        if c.spec.input_fidelity is None:
+            c.fail(
+                "input_fidelity",
+                fidelity,
+                f"omit input_fidelity for {c.model}",
+                "omit it (the model always uses high fidelity)",
+            )
+        else:
+            c.one_of("input_fidelity", fidelity, c.spec.input_fidelity)
 
 
 def _prepare_markup(c: _Checker, source: Any, first: EncodedImage) -> EncodedImage | None:

@@ -36,7 +36,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -417,6 +417,22 @@ class StreamAssembler:
 
     def handle(self, event: str | None, data: str) -> PartialImage | None:
         """Process one event; returns a partial image to yield, if it was one."""
+        obj = self._event_object(data)
+        if obj is None:
+            return None
+        if obj.get("error"):
+            raise self._stream_error(obj["error"], obj)
+        kind = str(obj.get("type", event or ""))
+        if kind.endswith(".partial_image"):
+            return self._partial(obj, obj.get("b64_json"))
+        if kind.endswith(".completed"):
+            self.completed.append(obj)
+        else:
+            log.debug("ignoring stream event of type %r", kind)
+        return None
+
+    def _event_object(self, data: str) -> dict[str, Any] | None:
+        """An event's JSON object; ``None`` for ``[DONE]`` (which ends the stream)."""
         if data.strip() == "[DONE]":
             self.done = True
             return None
@@ -426,36 +442,34 @@ class StreamAssembler:
             raise self._broken(f"malformed event data: {data[:80]!r}") from exc
         if not isinstance(obj, dict):
             raise self._broken("event data is not a JSON object")
-        if obj.get("error"):
-            err = obj["error"]
-            message = err.get("message") if isinstance(err, dict) else None
-            error = StreamError(
-                message or "An error occurred during streaming",
-                self.response.request,
-                body=err if isinstance(err, dict) else obj,
-            )
-            error.partial_images = list(self.partials)
-            raise error
-        kind = str(obj.get("type", event or ""))
-        if kind.endswith(".partial_image"):
-            try:
-                image_bytes = base64.b64decode(obj.get("b64_json") or "", validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise self._broken("a partial image is not valid base64") from exc
-            partial = PartialImage(
-                index=int(obj.get("partial_image_index", len(self.partials))),
-                data=image_bytes,
-                format=str(obj.get("output_format") or "png"),
-                size=obj.get("size"),
-                raw_event=obj,
-            )
-            self.partials.append(partial)
-            return partial
-        if kind.endswith(".completed"):
-            self.completed.append(obj)
-        else:
-            log.debug("ignoring stream event of type %r", kind)
-        return None
+        return obj
+
+    def _stream_error(self, err: object, event: Mapping[str, Any]) -> StreamError:
+        """The error for an ``error`` event, keeping the partial images already received."""
+        message = err.get("message") if isinstance(err, dict) else None
+        error = StreamError(
+            str(message or "An error occurred during streaming"),
+            self.response.request,
+            body=err if isinstance(err, dict) else dict(event),
+        )
+        error.partial_images = list(self.partials)
+        return error
+
+    def _partial(self, event: dict[str, Any], b64: object) -> PartialImage:
+        """Decode and keep one partial image event."""
+        try:
+            image_bytes = base64.b64decode(str(b64 or ""), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise self._broken("a partial image is not valid base64") from exc
+        partial = PartialImage(
+            index=int(event.get("partial_image_index", len(self.partials))),
+            data=image_bytes,
+            format=str(event.get("output_format") or "png"),
+            size=event.get("size"),
+            raw_event=event,
+        )
+        self.partials.append(partial)
+        return partial
 
     def _broken(self, why: str) -> APIResponseValidationError:
         err = APIResponseValidationError(f"broken stream: {why}", response=self.response)
@@ -492,6 +506,18 @@ class StreamAssembler:
             attempts=self.attempts,
             partials=tuple(self.partials),
         )
+
+
+ResultBuilder = Callable[..., Result]
+"""``(call, payload, *, response, started, attempts) -> Result`` for a 2xx JSON answer."""
+
+READERS: dict[str, tuple[ResultBuilder, type[StreamAssembler]]] = {}
+"""How to read the answers of endpoints other than the Images API's, by endpoint: a result
+builder and a stream assembler. :mod:`imagewright._responses` registers ``/responses``."""
+
+
+def _reader(call: ApiCall) -> tuple[ResultBuilder, type[StreamAssembler]]:
+    return READERS.get(call.endpoint, (build_result, StreamAssembler))
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,7 +571,8 @@ def send(
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         response.close()
-    return build_result(
+    build, _ = _reader(call)
+    return build(
         call, parse_json(response, content), response=response, started=started, attempts=attempts
     )
 
@@ -553,7 +580,7 @@ def send(
 def _iter_stream(
     response: httpx2.Response, call: ApiCall, started: float, attempts: int
 ) -> Iterator[PartialImage | Result]:
-    assembler = StreamAssembler(call, response, started, attempts)
+    assembler = _reader(call)[1](call, response, started, attempts)
     try:
         for line in response.iter_lines():
             if (partial := assembler.feed(line)) is not None:
@@ -612,7 +639,8 @@ async def asend(
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         await response.aclose()
-    return build_result(
+    build, _ = _reader(call)
+    return build(
         call, parse_json(response, content), response=response, started=started, attempts=attempts
     )
 
@@ -620,7 +648,7 @@ async def asend(
 async def _aiter_stream(
     response: httpx2.Response, call: ApiCall, started: float, attempts: int
 ) -> AsyncIterator[PartialImage | Result]:
-    assembler = StreamAssembler(call, response, started, attempts)
+    assembler = _reader(call)[1](call, response, started, attempts)
     try:
         async for line in response.aiter_lines():
             if (partial := assembler.feed(line)) is not None:

@@ -46,6 +46,7 @@ from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
+    from .conversation import AsyncConversation, Conversation, ConversationOptions
     from .images import ImageSource
     from .masks import Editable
     from .repair import RepairOptions, TextRepair
@@ -729,6 +730,17 @@ class Client(BaseClient):
         call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
 
+    def conversation(self, model: str, **options: Unpack[ConversationOptions]) -> Conversation:
+        """Start a multi-turn image conversation through the Responses API.
+
+        ``model`` is the text model that runs each turn (e.g. ``"gpt-5"``); ``options`` are
+        ``image=ImageOptions(...)``, ``store``, ``conversation``, ``instructions`` and
+        ``force_tool``, as :class:`~imagewright.conversation.Conversation` documents them.
+        """
+        from .conversation import Conversation
+
+        return Conversation(self, model, **options)
+
 
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
@@ -907,3 +919,14 @@ class AsyncClient(BaseClient):
         body, transport = _split(options)
         call = self.compile_edit(request, model=model, **_stream_options(body))
         return self.send_stream(call, **transport)
+
+    def conversation(self, model: str, **options: Unpack[ConversationOptions]) -> AsyncConversation:
+        """Start a multi-turn image conversation through the Responses API.
+
+        ``model`` is the text model that runs each turn (e.g. ``"gpt-5"``); ``options`` are
+        ``image=ImageOptions(...)``, ``store``, ``conversation``, ``instructions`` and
+        ``force_tool``, as :class:`~imagewright.conversation.AsyncConversation` documents them.
+        """
+        from .conversation import AsyncConversation
+
+        return AsyncConversation(self, model, **options)

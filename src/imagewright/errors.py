@@ -248,7 +248,27 @@ class BadRequestError(APIStatusError):
 
 
 class ContentPolicyError(BadRequestError):
-    """400: the safety system blocked the prompt or an input image. Never retried."""
+    """400: the safety system blocked the prompt or an input image. Never retried.
+
+    Also raised for a Responses API turn whose ``image_generation_call`` failed with
+    ``moderation_blocked`` (that answer is a 200: ``status_code`` then says so).
+
+    Attributes:
+        categories: The policy categories the API named (an open set), when it named any.
+        moderation_stage: ``"input"``, ``"output"`` or ``"unknown"``, when reported.
+    """
+
+    def __init__(self, message: str, *, response: httpx2.Response, body: object | None) -> None:
+        super().__init__(message, response=response, body=body)
+        inner = body if isinstance(body, dict) else {}
+        details = inner.get("moderation_details")
+        details = details if isinstance(details, dict) else {}
+        found = details.get("categories", inner.get("safety_violations"))
+        self.categories: list[str] = (
+            [str(c) for c in found] if isinstance(found, (list, tuple)) else []
+        )
+        stage = details.get("moderation_stage")
+        self.moderation_stage: str | None = stage if isinstance(stage, str) else None
 
 
 class AuthenticationError(APIStatusError):

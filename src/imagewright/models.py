@@ -18,21 +18,25 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "ARBITRARY_SIZE",
+    "IMAGE_TOOL",
     "MAX_EDIT_IMAGES",
     "MAX_IMAGE_BYTES",
     "MAX_MASK_BYTES",
     "MODELS",
     "STANDARD_SIZES",
     "TABLE_VERSION",
+    "ImageToolRules",
     "ModelSpec",
     "SizeRule",
     "UnknownModelWarning",
     "get_model",
+    "image_params",
     "lookup",
     "parse_size",
 ]
@@ -278,3 +282,70 @@ def get_model(name: str) -> ModelSpec:
         known = ", ".join(sorted(n for n, s in MODELS.items() if s.available))
         raise KeyError(f"unknown model {name!r}; known models: {known}")
     return spec
+
+
+# ---------------------------------------------------------------- the Responses image tool
+
+
+@dataclass(frozen=True)
+class ImageToolRules:
+    """What the Responses API's ``image_generation`` tool accepts beyond a model's own rules.
+
+    The tool takes the Images API's options with these differences (reference section 6):
+    there is no ``n`` (one image per call) and no ``markup``; ``moderation`` is accepted on
+    edits too; GIF output takes no partial images, no mask and no custom compression, though
+    the response's lifecycle events still stream; ``action="edit"`` needs an image in context.
+    """
+
+    default_model: str = "gpt-image-2.6-sunburst"
+    """The tool's model when none is named."""
+    actions: tuple[str, ...] = ("generate", "edit", "auto")
+    """Accepted ``action`` values (``auto`` is the default)."""
+    fields: frozenset[str] = frozenset(
+        {
+            "action",
+            "background",
+            "complexity",
+            "frame_count",
+            "frame_duration_ms",
+            "input_fidelity",
+            "input_image_mask",
+            "model",
+            "moderation",
+            "output_compression",
+            "output_format",
+            "partial_images",
+            "quality",
+            "size",
+            "svg",
+        }
+    )
+    """Fields of the tool object besides ``type``."""
+    refused: tuple[tuple[str, str, str], ...] = (
+        (
+            "n",
+            "the image_generation tool makes one image per call; it has no n",
+            "omit n; send another turn, or use client.generate(n=...) on the Images API",
+        ),
+        (
+            "markup",
+            "the image_generation tool takes no markup",
+            "a mask (input_image_mask), or client.edit() with markup on the Images API",
+        ),
+    )
+    """Options the tool does not have: ``(name, why, what to do instead)``."""
+
+
+IMAGE_TOOL = ImageToolRules()
+"""The rules of the Responses ``image_generation`` tool."""
+
+
+def image_params(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The image options of a call's body: the body itself for the Images API, or the
+    ``image_generation`` tool of a Responses body (with the body's ``stream`` flag)."""
+    tools = params.get("tools")
+    if isinstance(tools, (list, tuple)):
+        for tool in tools:
+            if isinstance(tool, Mapping) and tool.get("type") == "image_generation":
+                return {**tool, "stream": params.get("stream")}
+    return params

@@ -53,7 +53,7 @@ from ._tokens import (
     text_tokens,
 )
 from .errors import BudgetExceededError
-from .models import ARBITRARY_SIZE, parse_size
+from .models import ARBITRARY_SIZE, image_params, parse_size
 
 __all__ = [
     "PARTIAL_IMAGE_TOKENS",
@@ -450,7 +450,7 @@ def estimate_call(call: CompiledCall) -> CostEstimate:
 
     Partial images count only when the call streams.
     """
-    params = call.params
+    params = image_params(call.params)
     n = params.get("n", 1)
     partial = params.get("partial_images") or 0
     return estimate(

@@ -175,6 +175,10 @@ class Settings:
         """The URL and query parameters for an endpoint (Azure deployment rewrite included)."""
         if self.azure is None:
             return self.base_url + endpoint, {}
+        if not endpoint.startswith("/images/"):
+            # As the official Azure client does: only the images endpoints (among ours) take
+            # a deployment path; /responses names its deployment in the body's model.
+            return self.base_url + endpoint, {"api-version": self.azure.api_version}
         deployment = self.azure.deployment or model
         if not deployment:
             raise ConfigurationError("Azure calls need a deployment (or a model to use as one)")

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from .images import sniff_format
-from .models import STANDARD_SIZES, lookup, parse_size
+from .models import STANDARD_SIZES, image_params, lookup, parse_size
 
 __all__ = [
     "Check",
@@ -276,7 +276,7 @@ class _Call(Protocol):
 
 def checks_for_call(call: _Call, outputs: Sequence[bytes]) -> list[Check]:
     """:func:`contract_checks` with the facts read from a compiled call (an ``ApiCall``)."""
-    p = call.params
+    p = image_params(call.params)
     n = p.get("n", 1)
     first = call.images[0] if call.images else None
     return contract_checks(

@@ -20,11 +20,16 @@ from ..errors import ValidationError
 from ._behaviour import Behaviour, FaultName, parse_overrides
 from ._protocol import SANDBOX_HEADER, Refusal, Reply, json_bytes, sse_event
 from ._render import render, tokens
+from ._responses import ResponsesJob, ResponsesState
 from ._validate import Job, parse_request
 
 __all__ = ["Plan", "RequestRecord", "Sandbox"]
 
-_ENDPOINTS = {"/images/generations": "generations", "/images/edits": "edits"}
+_ENDPOINTS = {
+    "/images/generations": "generations",
+    "/images/edits": "edits",
+    "/responses": "responses",
+}
 _IDEMPOTENCY_CAPACITY = 256
 _HISTORY_CAPACITY = 1000
 
@@ -109,6 +114,8 @@ class Sandbox:
         self._rng = random.Random(self._behaviour.seed)
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
         self._key_locks: dict[str, threading.Lock] = {}
+        self.responses = ResponsesState(self._behaviour.seed)
+        """``/responses`` state: stored responses, conversations (see ``_responses``)."""
         self.reset_counters()
 
     # -- configuration and counters -------------------------------------------------------
@@ -221,10 +228,15 @@ class Sandbox:
         try:
             self._precheck(plan)
             assert plan.endpoint is not None
-            job = parse_request(plan.endpoint, plan.headers.get("content-type", ""), body)
+            content_type = plan.headers.get("content-type", "")
+            job: Job | ResponsesJob
+            if plan.endpoint == "responses":
+                job = self.responses.parse(content_type, body)
+            else:
+                job = parse_request(plan.endpoint, content_type, body)
             if plan.fault == "stream_error" and not job.stream:
                 raise _server_error(500)
-            if plan.fault == "moderation":
+            if plan.fault == "moderation" and plan.endpoint != "responses":
                 raise Refusal(
                     400,
                     "Your request was rejected by the safety system. (imagewright sandbox: injected moderation_blocked)",
@@ -282,7 +294,7 @@ class Sandbox:
         if plan.fault in ("500", "503"):
             raise _server_error(int(plan.fault))
 
-    def _idempotent(self, plan: Plan, job: Job) -> tuple[Reply, bool, int]:
+    def _idempotent(self, plan: Plan, job: Job | ResponsesJob) -> tuple[Reply, bool, int]:
         key = plan.headers.get("idempotency-key")
         if not key:
             reply, billed = self._bill(plan, job)
@@ -316,7 +328,18 @@ class Sandbox:
                     self._key_locks.pop(old, None)
             return reply, False, billed
 
-    def _bill(self, plan: Plan, job: Job) -> tuple[Reply, int]:
+    def _bill(self, plan: Plan, job: Job | ResponsesJob) -> tuple[Reply, int]:
+        if isinstance(job, ResponsesJob):
+            # A moderation block on cue is a 200 whose image call failed: nothing is billed.
+            blocked = plan.fault == "moderation"
+            reply = self.responses.run(job, plan.behaviour, int(self._clock()), blocked)
+            if blocked or (job.stream and plan.fault == "stream_error"):
+                return reply, 0
+            job = job.image
+            with self._lock:
+                self.billed_images += 1
+                self.billed_tokens += tokens(job)["total_tokens"]
+            return reply, 1
         reply = render(job, plan.behaviour, int(self._clock()))
         if job.stream and plan.fault == "stream_error":
             return reply, 0  # the stream will break before "completed": nothing is charged
