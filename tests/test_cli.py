@@ -124,6 +124,8 @@ def test_diff_command_measures_inside_and_outside(
             str(tmp_path / "b.png"),
             "--mask",
             str(tmp_path / "m.png"),
+            "--editable",
+            "white",
             "--out",
             str(out),
         ]
@@ -145,6 +147,8 @@ def test_diff_command_measures_inside_and_outside(
             str(tmp_path / "b.png"),
             "--mask",
             str(tmp_path / "small.png"),
+            "--editable",
+            "white",
             "--out",
             str(tmp_path / "diff2"),
         ]
@@ -305,3 +309,61 @@ def test_demo_exits_1_when_the_edit_leaks(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(imagewright.Client, "sandbox", classmethod(leaky))
     assert main(["demo", "--out", str(tmp_path / "d"), "--quiet"]) == 1
     assert (tmp_path / "d" / "receipt.json").exists()
+
+
+def test_diff_and_edit_read_a_mask_file_by_one_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A black-and-white mask without alpha is refused by both commands, naming the file and
+    the flag; with --editable white both accept it."""
+    src = tmp_path / "src.png"
+    Image.new("RGB", (64, 64), (10, 10, 10)).save(src)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 32))
+    mask_path = tmp_path / "bw-mask.png"
+    mask.save(mask_path)
+    diff = ["diff", str(src), str(src), "--mask", str(mask_path), "--out", str(tmp_path / "d")]
+    edit = ["edit", str(src), "-p", "x", "--mask", str(mask_path), "--sandbox"]
+    edit += ["--out", str(tmp_path / "e")]
+    for argv in (diff, edit):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"--mask={str(mask_path)!r}" in err
+        assert "no alpha channel" in err
+        assert "--editable 'white'" in err
+        assert "mode L" not in err
+    assert main([*diff, "--editable", "white"]) == 0
+    assert main([*edit, "--editable", "white"]) == 0
+
+
+def test_diff_says_when_it_resized(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Image.new("RGB", (512, 768), (10, 10, 10)).save(tmp_path / "a.png")
+    Image.new("RGB", (1024, 1536), (10, 10, 10)).save(tmp_path / "b.png")
+    argv = ["diff", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--out", str(tmp_path / "d")]
+    assert main(argv) == 0
+    assert "A 512x768 was resized to B's 1024x1536" in capsys.readouterr().out
+
+
+def test_estimate_table_shows_n_and_what_output_tokens_cover(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["estimate", "a fox", "-n", "4", "--size", "1024x1024", "--quality", "low"]) == 0
+    out = capsys.readouterr().out
+    assert "images (n)          4" in out
+    assert "for the call (" in out
+    assert "per image)" in out
+
+
+def test_cli_errors_name_the_cli_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = ["--out", str(tmp_path / "r"), "--sandbox"]
+    assert main(["generate", "a fox", "--compression", "50", *out]) == 2
+    err = capsys.readouterr().err
+    assert "--compression=50" in err
+    assert "set --format 'jpeg' or 'webp', or omit --compression" in err
+    assert "output_compression" not in err
+    assert "output_format" not in err
+    assert main(["generate", "a fox", "--model", "gpt-image2", *out]) == 2
+    err = capsys.readouterr().err
+    assert "--model='gpt-image2'" in err
+    assert "did you mean 'gpt-image-2'" in err
+    assert "model=" not in err.replace("--model=", "")

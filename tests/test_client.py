@@ -80,6 +80,21 @@ async def test_default_model_and_per_call_model(make_client: Any, capture: Captu
     assert [r.json()["model"] for r in capture.requests] == ["gpt-image-1.5", "gpt-image-2"]
 
 
+async def test_one_default_model_live_and_on_the_sandbox(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    """The README's offline snippet runs unchanged with a key: both default to gpt-image-2."""
+    live = make_client(api_key="k", base_url=capture.url)
+    sandbox = make_client.sandbox()
+    await live.generate('A sign that says "OPEN"', size="1024x1024")
+    result = await sandbox.generate('A sign that says "OPEN"', size="1024x1024")
+    await live.close()
+    await sandbox.close()
+    assert capture.requests[0].json()["model"] == "gpt-image-2"
+    assert result.model == "gpt-image-2"
+    assert live.client.default_model == sandbox.client.default_model == "gpt-image-2"
+
+
 def test_default_timeout_is_sized_for_slow_images() -> None:
     client = imagewright.Client("k")
     assert client.settings.timeout.read == 600

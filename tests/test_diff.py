@@ -201,10 +201,25 @@ def test_api_mask_image_and_boolean_array_mean_the_same_area():
     white = Image.fromarray(editable.astype(np.uint8) * 255, mode="L")
     soft = Mask(editable).feather(2)
     assert soft.is_soft
-    masks = (Image.fromarray(rgba, mode="RGBA"), white, editable.astype(np.uint8), Mask(editable))
+    masks = (
+        Image.fromarray(rgba, mode="RGBA"),
+        Mask.from_image(white, editable="white"),
+        editable.astype(np.uint8),
+        Mask(editable),
+    )
     assert np.array_equal(compute_diff(src, out, soft).editable, np.asarray(soft) >= 0.5)
     for mask in masks:
         assert np.array_equal(compute_diff(src, out, mask).editable, editable)
+
+
+def test_a_mask_image_without_alpha_is_refused_as_in_an_edit():
+    """One rule for which pixels are editable: the diff reads a mask image like an edit does."""
+    from imagewright.errors import MaskError
+
+    white = Image.fromarray(np.full((32, 32), 255, np.uint8), mode="L")
+    with pytest.raises(MaskError, match="no alpha channel") as info:
+        compute_diff(textured(32, 32), textured(32, 32), white)
+    assert info.value.problems[0].value == "a PIL image in mode L"
 
 
 def test_mask_is_resized_to_the_output():

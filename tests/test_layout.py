@@ -43,14 +43,14 @@ Format: comic page, portrait 2:3.
 Style: clean line art, flat colours.
 Composition: 4 panels in 2 rows of 2, read left to right, top to bottom, separated by white gutters.
 Layout (each element in its place):
-- Headline text "BOX CAT", top third, full width (about 92% of the width, 8% of the height): bold sans-serif lettering in #111111.
+- Headline text "BOX CAT", top third, full width (about 92% of the width, 8% of the height): bold sans-serif lettering in a colour that contrasts with what is behind it.
 - Panel 1, middle, left (about 45% of the width, 40% of the height): a cat finds a cardboard box.
-- Caption 1 text "Monday.", inside panel 1, top third, full width: sans-serif lettering in #111111, left-aligned.
+- Caption 1 text "Monday.", inside panel 1, top third, full width: sans-serif lettering in a colour that contrasts with what is behind it, left-aligned.
 - Panel 2, middle, right (about 45% of the width, 40% of the height): the cat climbs in.
 - Panel 3, bottom third, left (about 45% of the width, 40% of the height): the box is too small.
-- Caption 3 text "Oh no.", inside panel 3, top third, full width: sans-serif lettering in #111111, left-aligned.
+- Caption 3 text "Oh no.", inside panel 3, top third, full width: sans-serif lettering in a colour that contrasts with what is behind it, left-aligned.
 - Panel 4, bottom third, right (about 45% of the width, 40% of the height): the cat sleeps anyway, half out of the box.
-- Caption 4 text "Fine.", inside panel 4, top third, full width: sans-serif lettering in #111111, left-aligned.
+- Caption 4 text "Fine.", inside panel 4, top third, full width: sans-serif lettering in a colour that contrasts with what is behind it, left-aligned.
 Constraints (must hold):
 - Render each quoted text exactly as written, letter for letter, in its place; no other text."""
 
@@ -621,3 +621,69 @@ def test_any_layout_compiles_deterministically_and_sets_type_inside_its_boxes(
             assert top <= bbox[1]
             assert bbox[2] <= right
             assert bbox[3] <= bottom
+
+
+# ------------------------------------------------------------------------------ issue 16
+
+
+def _ink(before: Image.Image, after: Image.Image) -> float:
+    import numpy as np
+
+    a, b = np.asarray(after).astype(int), np.asarray(before).astype(int)
+    changed = np.abs(a - b).sum(axis=2) > 0
+    return float(a[changed].mean())
+
+
+def test_overlay_ink_is_picked_from_the_background_under_the_text() -> None:
+    import warnings
+
+    layout = Layout.poster(
+        "Night Market", subhead="Fridays from 6pm", image="stalls", text="overlay"
+    )
+    dark = Image.new("RGB", layout.size, (20, 20, 30))
+    light = Image.new("RGB", layout.size, (240, 240, 230))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no contrast warning: the ink was chosen to contrast
+        assert _ink(dark, layout.render_text(dark)) > 200
+        assert _ink(light, layout.render_text(light)) < 60
+    in_model_mode = Layout.poster("Night Market", image="stalls").compile()
+    assert "a colour that contrasts with what is behind it" in in_model_mode
+
+
+def test_a_low_contrast_colour_warns_below_wcag_aa() -> None:
+    from imagewright import ContrastWarning
+
+    layout = Layout(
+        "1024x1024",
+        [TextBlock("Fridays from 6pm", (0.1, 0.1, 0.8, 0.2), color="#111111")],
+        text="overlay",
+    )
+    dark = Image.new("RGB", layout.size, (30, 30, 40))
+    with pytest.warns(ContrastWarning, match=r"below WCAG AA \(4.5:1\)"):
+        layout.render_text(dark)
+    outlined = Layout(
+        "1024x1024",
+        [
+            TextBlock(
+                "Fridays", (0.1, 0.1, 0.8, 0.2), color="#111111", outline=3, outline_color="white"
+            )
+        ],
+        text="overlay",
+    )
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outlined.render_text(dark)  # an outline keeps it legible: no warning
+
+
+def test_auto_ink_on_a_mid_tone_gets_an_outline_not_a_warning() -> None:
+    import warnings
+
+    layout = Layout("1024x1024", [TextBlock("Fridays", (0.1, 0.1, 0.8, 0.2))], text="overlay")
+    grey = Image.new("RGB", layout.size, (121, 121, 121))  # no ink reaches 4.5:1 here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = np.asarray(layout.render_text(grey)).astype(int)
+    assert (out.max(axis=2) > 240).any()  # light ink...
+    assert (out.max(axis=2) < 30).any()  # ...with a dark outline

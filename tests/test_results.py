@@ -325,3 +325,96 @@ def test_jpeg_paste_back_saves_the_raw_bytes_under_their_own_extension(tmp_path:
     assert [p.suffix for p in raws] == [".jpg"]
     assert sniff_format(raws[0].read_bytes()) == "jpeg"
     assert Result.load(tmp_path) == fixed
+
+
+# ------------------------------------------------------------------------------ issue 16
+
+
+def test_a_leak_is_never_summarised_next_to_ok() -> None:
+    text = masked_edit(leakage=0.1).summary()
+    assert "LEAKED" in text
+    assert "ok" not in text.split()
+    assert text.splitlines()[-1] == "verdict: FAIL: the protected area changed"
+    clean = masked_edit().summary()
+    assert clean.splitlines()[-1] == "verdict: PASS"
+
+
+def test_notebook_html_shows_the_call_cost_once() -> None:
+    result = masked_edit(n=4)
+    assert result.cost is not None
+    page = result._repr_html_()
+    total = f"${result.cost.total_usd:.4f}"
+    assert page.count(total) == 1
+    assert "for the call (4 images)" in page
+
+
+def test_results_grid_shows_every_output_labelled() -> None:
+    one, four = masked_edit(), masked_edit(n=4)
+    sheet = results_grid([one, four], columns=5, cell=64)
+    single = results_grid([one], columns=5, cell=64)
+    assert sheet.width == 5 * single.width  # one cell per output: 1 + 4
+    from imagewright._display import share_text
+
+    assert four.cost is not None
+    assert share_text(four) == (
+        f"share ${four.cost.total_usd / 4:.4f} (1/4 of ${four.cost.total_usd:.4f})"
+    )
+
+
+def test_a_portrait_result_picture_keeps_its_whole_caption() -> None:
+    from PIL import ImageFont
+
+    with Client.sandbox() as client:
+        result = client.generate("a tall tower", size="1024x1536", quality="medium")
+    picture = Image.open(io.BytesIO(result._repr_png_()))
+    font = ImageFont.load_default(12)
+    from imagewright._display import summary_lines
+
+    widest = max(font.getlength(text) for text, _ in summary_lines(result))
+    assert picture.width >= widest + 8  # the header line "gpt-image-2  1024x1536  q=medium..."
+    leak = masked_edit(leakage=0.1, size="1024x1536")
+    caption = leak.comparison(height=128)
+    longest = max(font.getlength(text) for text, _ in summary_lines(leak))
+    assert caption.width < longest  # a long verdict wraps instead of widening the picture
+    lines = len(summary_lines(leak))
+    assert caption.height > 128 + 14 * (lines + 1)  # ...onto more lines than it has
+
+
+def test_a_faint_small_leak_is_visible_in_the_overlay() -> None:
+    from imagewright.diff import compute_diff
+
+    src = np.full((256, 256, 3), 120, np.uint8)
+    out = src.copy()
+    editable = np.zeros((256, 256), bool)
+    editable[:, :128] = True
+    out[200:204, 200:204] += 6  # a faint 4x4 leak, 6 levels
+    d = compute_diff(src, out, editable, threshold=2)
+    assert d.outside is not None
+    assert d.outside.changed_pixels == 16
+    overlay = np.asarray(d.heatmap_overlay).astype(int)
+    untouched = overlay[100, 220]
+    spot = overlay[201, 201]
+    assert np.abs(spot - untouched).max() > 100  # plainly visible, not a 6-level tint
+    assert tuple(overlay[198, 201]) == (255, 40, 40)  # the region is boxed
+
+
+def test_scattered_and_local_leaks_read_differently() -> None:
+    from imagewright.diff import compute_diff
+
+    rng = np.random.default_rng(0)
+    src = np.zeros((256, 256, 3), np.uint8)
+    editable = np.zeros((256, 256), bool)
+    editable[:64, :64] = True
+    scattered = src.copy()
+    specks = rng.random((256, 256)) < 0.05
+    scattered[specks & ~editable] = 200
+    local = src.copy()
+    local[150:200, 150:200] = 200
+    s = compute_diff(src, scattered, editable).preservation
+    loc = compute_diff(src, local, editable).preservation
+    assert s is not None
+    assert loc is not None
+    assert s.pattern == "scattered"
+    assert loc.pattern == "local"
+    assert "scattered" in str(s)
+    assert "local: the largest at (150, 150, 200, 200) holds 100%" in str(loc)

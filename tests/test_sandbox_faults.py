@@ -187,15 +187,34 @@ def test_latency_header_delays_the_answer(send: Sender) -> None:
     assert time.perf_counter() - started >= 0.2
 
 
-async def test_async_transport_does_not_block_the_loop() -> None:
-    sandbox = Sandbox(latency=0.2)
+async def test_async_transport_does_not_block_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While four answers wait out their latency, the event loop keeps running other tasks:
+    the async path never calls a blocking sleep."""
+    import imagewright.sandbox._transport as transport_module
+
+    def blocking_sleep(seconds: float) -> None:
+        raise AssertionError(f"time.sleep({seconds}) would block the event loop")
+
+    monkeypatch.setattr(transport_module.time, "sleep", blocking_sleep)
+    sandbox = Sandbox(latency=0.3)
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
     async with httpx2.AsyncClient(
         transport=SandboxTransport(sandbox), base_url="http://sandbox"
     ) as http:
-        started = time.perf_counter()
+        task = asyncio.create_task(ticker())
         body = {"model": "gpt-image-2", "prompt": "x", "quality": "low"}
         responses = await asyncio.gather(
             *(http.post(GEN, json=body, headers=AUTH) for _ in range(4))
         )
+        done.set()
+        await task
     assert [r.status_code for r in responses] == [200] * 4
-    assert time.perf_counter() - started < 0.75
+    assert ticks >= 5

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ._folders import prepare_out
 from .client import Client
 from .edit import EditRequest
 from .errors import ConfigurationError, Problem, ValidationError
-from .masks import Editable, Mask
+from .masks import Mask, read_mask
 from .results import Result
 
 __all__ = ["add_commands"]
@@ -78,6 +79,15 @@ def _writable(folder: Path) -> Path:
     return folder
 
 
+def _out(args: argparse.Namespace) -> Path:
+    """The folder to write: ``--out`` (refused when not empty, unless ``--overwrite``), or a
+    fresh default folder; checked for writing before anything is paid for."""
+    folder, notes = prepare_out(args.out, args.default_out, overwrite=args.overwrite)
+    for note in notes:
+        print(note, file=sys.stderr)
+    return _writable(folder)
+
+
 def _report(result: Result, folder: Path) -> int:
     """Save ``result`` to ``folder``, print its summary, return the exit code.
 
@@ -85,7 +95,7 @@ def _report(result: Result, folder: Path) -> int:
     temporary folder instead, and the command says where.
     """
     try:
-        result.save(folder)
+        result.save(folder, overwrite=True)  # the folder was checked by _out()
     except OSError as exc:
         fallback = Path(tempfile.mkdtemp(prefix="imagewright-result-"))
         result.save(fallback)
@@ -100,10 +110,10 @@ def _report(result: Result, folder: Path) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    _writable(Path(args.out))
+    folder = _out(args)
     with _client(args) as client:
         result = client.generate(args.prompt, **_options(args))
-    return _report(result, Path(args.out))
+    return _report(result, folder)
 
 
 def _mask_for(args: argparse.Namespace, first: str) -> Any:
@@ -130,10 +140,10 @@ def _edit(args: argparse.Namespace) -> int:
         mask=mask,
         editable=args.editable if args.mask else None,
     )
-    _writable(Path(args.out))
+    folder = _out(args)
     with _client(args) as client:
         result = client.edit(request, **_options(args))
-    return _report(result, Path(args.out))
+    return _report(result, folder)
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -148,13 +158,16 @@ def _estimate(args: argparse.Namespace) -> int:
         else:
             call = client.compile_generate(args.prompt, **options)
         est = client.estimate(call)
+    n = call.n
+    per = f" ({est.output_tokens.expected // n:,} per image)" if n > 1 else ""
     rows = [
         ("model", call.model),
         ("endpoint", call.endpoint),
-        ("input text tokens", est.text_tokens.expected),
-        ("input image tokens", est.image_input_tokens.expected),
-        ("output tokens", est.output_tokens.expected),
-        ("expected", f"${est.expected_usd:.4f}"),
+        ("images (n)", n),
+        ("input text tokens", f"{est.text_tokens.expected:,}"),
+        ("input image tokens", f"{est.image_input_tokens.expected:,}"),
+        ("output tokens", f"{est.output_tokens.expected:,} for the call{per}"),
+        ("expected", f"${est.expected_usd:.4f} for the call"),
         ("range", f"${est.low_usd:.4f} .. ${est.high_usd:.4f}"),
     ]
     rows += [("assumes", a) for a in est.assumptions]
@@ -174,12 +187,15 @@ def _diff(args: argparse.Namespace) -> int:
     after = load_image(args.b, param="B").to_pil()
     mask = None
     if args.mask:
-        mask_image = load_image(args.mask, param="--mask")
-        editable: Editable = args.editable or ("transparent" if mask_image.has_alpha else "white")
-        mask = Mask.from_image(mask_image, editable=editable).resize(after.size).to_array() > 0
+        # The same rule as `edit --mask`: alpha 0 = editable unless --editable says otherwise.
+        read = read_mask(args.mask, editable=args.editable, param="--mask")
+        mask = read.resize(after.size).to_array() > 0
     diff = compute_diff(before, after, mask)
-    folder = diff.save(Path(args.out))
+    folder = diff.save(_out(args), overwrite=True)
     rows: list[tuple[str, Any]] = []
+    if diff.source_resized:
+        (aw, ah), (bw, bh) = before.size, after.size
+        rows.append(("resized", f"A {aw}x{ah} was resized to B's {bw}x{bh} (Lanczos) to compare"))
     for name, metrics in (
         ("all", diff.overall),
         ("inside mask", diff.inside),
@@ -210,14 +226,30 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser, *, out: str | None) -> None:
-    p.add_argument("--model", help="model (default gpt-image-2 on the sandbox)")
+    p.add_argument("--model", help="model (default gpt-image-2, live and on the sandbox)")
     p.add_argument("--size", help="auto, WxH")
     p.add_argument("--quality", help="low, medium, high, auto (xhigh, max on 2.5)")
     p.add_argument("--background", help="transparent, opaque, auto")
     p.add_argument("--format", dest="output_format", help="png, jpeg, webp")
     p.add_argument("--compression", dest="output_compression", type=int, help="0..100 (jpeg, webp)")
     p.add_argument("-n", dest="n", type=int, help="number of images (1..10)")
-    p.add_argument("--out", default=out, help=f"result folder (default {out})")
+    _out_flags(p, out)
+
+
+def _out_flags(p: argparse.ArgumentParser, default: str | None) -> None:
+    if default is None:
+        p.add_argument("--out", help="folder for estimate.json")
+        return
+    p.add_argument(
+        "--out",
+        help=f"result folder, new or empty (default {default}, or {default}-2... if it is taken)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier result in --out (files imagewright did not write are kept)",
+    )
+    p.set_defaults(default_out=default)
 
 
 def _send_flags(p: argparse.ArgumentParser) -> None:
@@ -284,7 +316,7 @@ def add_commands(sub: Any) -> None:
     diff.add_argument(
         "--editable",
         choices=["white", "black", "transparent"],
-        help="which pixels of --mask are editable (default: transparent if it has alpha, else white)",
+        help="which pixels of --mask are editable (default: OpenAI's, transparent)",
     )
-    diff.add_argument("--out", default="imagewright-diff", help="result folder")
+    _out_flags(diff, "imagewright-diff")
     diff.set_defaults(func=_diff)

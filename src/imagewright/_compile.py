@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from ._suggest import close_model, did_you_mean, nearest_size
 from .calls import ApiCall, Part
 from .edit import EditRequest, PromptLike
 from .errors import ImageInputError, MaskError, Problem, ValidationError
@@ -90,7 +91,12 @@ class _Checker:
 
     def one_of(self, param: str, value: Any, allowed: Sequence[str]) -> None:
         if value is not None and value not in allowed:
-            self.fail(param, value, "not an accepted value", ", ".join(allowed))
+            self.fail(
+                param,
+                value,
+                "not an accepted value" + did_you_mean(value, allowed),
+                ", ".join(allowed),
+            )
 
     def int_range(self, param: str, value: Any, lo: int, hi: int) -> bool:
         if value is None:
@@ -154,9 +160,15 @@ def _check_model(c: _Checker) -> None:
         )
         return
     if c.spec is None:
+        typo, near = close_model(c.model)
+        if typo:
+            # Only punctuation or case differ from a known name: a typo, not a newer model.
+            c.fail("model", c.model, f"unknown model; did you mean {near!r}?", near)
+            return
+        hint = f"; did you mean {near!r}?" if near else ""
         c.warn(
-            f"model {c.model!r} is not in imagewright's capability table; the call is sent "
-            "with only the universal checks",
+            f"model {c.model!r} is not in imagewright's capability table{hint} The call is "
+            "sent with only the universal checks",
             UnknownModelWarning,
         )
     elif not c.spec.available:
@@ -180,7 +192,12 @@ def _check_size(c: _Checker, size: Any) -> None:
     if c.strict and c.spec is not None:
         reasons = c.spec.check_size(size)
         if reasons:
-            c.fail("size", size, "; ".join(reasons), c.spec.sizes.describe())
+            c.fail(
+                "size",
+                size,
+                "; ".join(reasons) + nearest_size(size, c.spec.name),
+                c.spec.sizes.describe(),
+            )
         if not reasons and c.spec.sizes.is_experimental(size):
             c.warn(
                 f"size {size} is above 2560x1440, which the API calls experimental",
@@ -423,10 +440,21 @@ def _options_model(
     """Refuse unknown keyword options (like any Python call would); the model in force is
     ``extra_body["model"]`` when given, since that is what goes on the wire."""
     unknown = sorted(set(options) - fields - _REFUSED_FIELDS)
+    if "seed" in unknown:
+        raise ValidationError(
+            Problem(
+                "seed",
+                options["seed"],
+                "GPT Image models take no seed, so the same call can give different pictures",
+                "omit seed; to repeat a call, keep its receipt (result.save(), or "
+                "result.call.fingerprint and result.request_id) and send result.call again",
+            )
+        )
     if unknown:
         allowed = ", ".join(sorted(fields))
+        hints = "".join(did_you_mean(u, sorted(fields)) for u in unknown)
         raise TypeError(
-            f"unexpected option(s) {', '.join(map(repr, unknown))}; the body fields are: "
+            f"unexpected option(s) {', '.join(map(repr, unknown))}{hints}; the body fields are: "
             f"{allowed} (pass anything newer in extra_body)"
         )
     if extra_body and isinstance(extra_body.get("model"), str):

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 __all__ = [
     "comparison",
     "contact_sheet",
+    "cost_text",
     "header_lines",
     "output_lines",
     "png_bytes",
+    "share_text",
     "summary_lines",
     "to_html",
 ]
@@ -61,52 +63,112 @@ def _row(images: Sequence[tuple[str, Image.Image]], height: int) -> Image.Image:
 
 
 def header_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None]]:
-    """Model, size, quality, time and cost (text, verdict: good / bad / neutral)."""
+    """Model, size, quality, time and the call's cost (text, verdict: good / bad / neutral).
+
+    The cost is the whole call's; with several outputs the line says so, and how many.
+    """
     size = result.outputs[index].size if index < len(result.outputs) else None
     head = f"{result.model or '?'}  {size[0]}x{size[1]}" if size else f"{result.model or '?'}"
-    cost = result.cost
     return [
         (f"{head}  q={result.quality or '?'}  {result.timings.elapsed_s:.1f}s", None),
-        (f"cost ${cost.total_usd:.4f}" if cost else "cost: no usage reported", None),
+        (cost_text(result), None),
     ]
 
 
+def cost_text(result: Result) -> str:
+    """``cost $0.0123`` for one output; ``cost $0.0492 for the call (4 images)`` for more."""
+    cost = result.cost
+    if cost is None:
+        return "cost: no usage reported"
+    n = len(result.outputs)
+    return f"cost ${cost.total_usd:.4f}" + (f" for the call ({n} images)" if n > 1 else "")
+
+
+def share_text(result: Result) -> str:
+    """One output's labelled share of the call's cost (for cells that show one output)."""
+    cost = result.cost
+    if cost is None:
+        return "cost: no usage reported"
+    n = len(result.outputs)
+    if n == 1:
+        return f"cost ${cost.total_usd:.4f}"
+    return f"share ${cost.total_usd / n:.4f} (1/{n} of ${cost.total_usd:.4f})"
+
+
 def output_lines(result: Result, index: int) -> list[tuple[str, bool | None]]:
-    """What happened to output ``index``: the edit, the preservation verdict, failed checks."""
+    """What happened to output ``index``: the edit, the preservation verdict, the contract
+    checks, then one verdict line that names everything that failed (never "ok" next to a
+    failure)."""
     lines: list[tuple[str, bool | None]] = []
+    failures: list[str] = []
     if index < len(result.diffs):
         d = result.diffs[index]
         pres = d.preservation
+        resized = "  (source resized to compare)" if d.source_resized else ""
         if pres is None or d.inside is None:
-            lines.append((f"changed {d.changed_fraction:.1%}  SSIM {d.ssim:.3f}", None))
+            lines.append((f"changed {d.changed_fraction:.1%}  SSIM {d.ssim:.3f}{resized}", None))
         else:
-            lines.append((f"edited {d.inside.changed_fraction:.1%} of the mask", None))
-            verdict = "preserved" if pres.passed else "LEAKED"
-            out = pres.outside
-            text = f"{verdict}: {out.changed_fraction:.2%} outside, SSIM {out.ssim:.3f}"
-            lines.append((text, pres.passed))
+            lines.append((f"edited {d.inside.changed_fraction:.1%} of the mask{resized}", None))
+            lines.append((pres.describe(), pres.passed))
+            if not pres.passed:
+                failures.append("the protected area changed")
     reading = result.text_check(index)
     if reading is not None:
         lines.append((reading.summary(), reading.passed))
-    failed = [c for c in result.checks_for(index) if not c.passed and c.severity == "error"]
-    text = "checks ok" if not failed else "FAILED: " + ", ".join(c.name for c in failed)
-    lines.append((text, not failed))
+        if not reading.passed:
+            names = ", ".join(f'"{s.expected}"' for s in reading.failed)
+            failures.append(f"text FAILED: {names}")
+    # the text strings are judged on the line above; the contract is everything else
+    checks = [
+        c
+        for c in result.checks_for(index)
+        if not c.name.startswith("text") and (c.severity == "error" or not c.passed)
+    ]
+    failed = [c for c in checks if not c.passed and c.severity == "error"]
+    if failed:
+        names = ", ".join(c.name for c in failed)
+        lines.append((f"contract checks FAILED: {names}", False))
+        failures.append(f"contract check failed: {names}")
+    else:
+        lines.append((f"contract checks: all {len(checks)} passed", None))
+    verdict = "verdict: PASS" if not failures else "verdict: FAIL: " + "; ".join(failures)
+    lines.append((verdict, not failures))
     return lines
 
 
 def summary_lines(result: Result, index: int = 0) -> list[tuple[str, bool | None]]:
-    """Short lines about one output, for captions."""
-    return header_lines(result, index) + output_lines(result, index)
+    """Short lines about one output, for captions (its labelled share of the call's cost)."""
+    head = header_lines(result, index)
+    return [head[0], (share_text(result), None), *output_lines(result, index)]
+
+
+_MIN_CAPTION_WIDTH = 256
+
+
+def _wrap(text: str, width: float, font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` pixels (long words kept)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and font.getlength(lines[-1] + " " + word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _caption(canvas: Image.Image, lines: list[tuple[str, bool | None]]) -> Image.Image:
-    out = Image.new("RGB", (canvas.width, canvas.height + _LINE * len(lines) + 8), _BG)
+    font = _font()
+    # At least a readable width (a portrait thumbnail is narrow), and long lines wrap: the
+    # caption is never clipped, whatever the picture's aspect.
+    width = max(canvas.width, _MIN_CAPTION_WIDTH)
+    lines = [(part, good) for text, good in lines for part in _wrap(text, width - 16, font)]
+    out = Image.new("RGB", (width, canvas.height + _LINE * len(lines) + 8), _BG)
     out.paste(canvas, (0, 0))
     draw = ImageDraw.Draw(out)
     y = canvas.height + 2
     for text, good in lines:
         colour = _FG if good is None else (_GOOD if good else _BAD)
-        draw.text((8, y), text, fill=colour, font=_font())
+        draw.text((8, y), text, fill=colour, font=font)
         y += _LINE
     return out
 
@@ -145,18 +207,15 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def to_html(result: Result) -> str:
-    """Notebook HTML: the comparison picture and a table of the key numbers."""
+    """Notebook HTML: the comparison picture and a table of the key numbers (the call's cost
+    once, then one row per output)."""
     picture = base64.b64encode(png_bytes(comparison(result, caption=False))).decode("ascii")
-    rows = [
-        (
-            "prompt",
-            result.prompt_text
-            if len(result.prompt_text) <= 300
-            else result.prompt_text[:297] + "...",
-        )
-    ]
+    prompt = result.prompt_text
+    rows = [("prompt", prompt if len(prompt) <= 300 else prompt[:297] + "...")]
+    head = header_lines(result)
+    rows.append(("call", f"{head[0][0]} | {cost_text(result)}"))
     rows += [
-        (f"output {i}", " | ".join(t for t, _ in summary_lines(result, i)))
+        (f"output {i}", " | ".join(t for t, _ in output_lines(result, i)))
         for i in range(len(result.outputs))
     ]
     if result.request_id:
@@ -173,19 +232,26 @@ def to_html(result: Result) -> str:
 
 
 def contact_sheet(results: Sequence[Result], *, columns: int = 4, cell: int = 256) -> Image.Image:
-    """An annotated grid: each result's first output, with cost, time, preservation, checks."""
+    """An annotated grid with one cell per output of every result, labelled ``#result.output``,
+    with its share of the call's cost, time, preservation and checks."""
     if not results:
         raise ValueError("results_grid needs at least one result")
     if columns < 1:
         raise ValueError(f"columns={columns!r}: must be >= 1")
     cells = []
     for i, result in enumerate(results):
-        thumb = _thumb(result.output.image, cell)
-        thumb.thumbnail((cell, cell))
-        tile = Image.new("RGB", (cell, cell), _BG)
-        tile.paste(thumb, ((cell - thumb.width) // 2, (cell - thumb.height) // 2))
-        framed = _row([(f"#{i}", tile)], cell)
-        cells.append(_caption(framed, summary_lines(result, 0)))
+        for k, out in enumerate(result.outputs):
+            thumb = _thumb(out.image, cell)
+            thumb.thumbnail((cell, cell))
+            tile = Image.new("RGB", (cell, cell), _BG)
+            tile.paste(thumb, ((cell - thumb.width) // 2, (cell - thumb.height) // 2))
+            label = (
+                f"#{i}"
+                if len(result.outputs) == 1
+                else f"#{i}.{k} (output {k + 1} of {len(result.outputs)})"
+            )
+            framed = _row([(label, tile)], cell)
+            cells.append(_caption(framed, summary_lines(result, k)))
     width = max(c.width for c in cells)
     height = max(c.height for c in cells)
     rows = -(-len(cells) // columns)

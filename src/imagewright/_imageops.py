@@ -64,10 +64,11 @@ def resize(arr: U8, size: tuple[int, int]) -> U8:
 def editable(mask: Any, size: tuple[int, int], param: str = "mask") -> Bool:
     """The editable area as a boolean ``HxW`` array at ``size`` (width, height)."""
     if isinstance(mask, Image.Image):
-        if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
-            arr = np.asarray(mask.convert("RGBA"))[..., 3] == 0
-        else:
-            arr = np.asarray(mask.convert("L")) >= 128
+        # One rule everywhere: the same reader as an edit's mask (alpha 0 = editable; an image
+        # without alpha is ambiguous and refused; say Mask.from_image(..., editable=...)).
+        from .masks import read_mask
+
+        arr = np.asarray(read_mask(mask, param=param)) >= 0.5
     else:
         raw = np.asarray(mask)
         if raw.ndim != 2 or raw.dtype.kind not in "biuf":
@@ -339,6 +340,8 @@ def _magma_lut() -> tuple[U8, list[int]]:
 
 
 MAGMA, ALPHA = _magma_lut()
+LEAK_FLOOR = 128
+"""Overlays draw a changed protected pixel at least at this level: visible however small."""
 DIM = [round(v * 0.3) for v in range(256)]
 
 

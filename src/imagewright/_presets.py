@@ -209,7 +209,7 @@ def comic_page(
                 role="headline",
                 weight="bold",
                 max_lines=1,
-                color=options.get("color", "#111111"),
+                color=options.get("color", "auto"),
             )
         )
     for i, scene in enumerate(scenes):
@@ -230,7 +230,7 @@ def comic_page(
                     name=f"caption-{i + 1}",
                     align="left",
                     max_lines=2,
-                    color=options.get("color", "#111111"),
+                    color=options.get("color", "auto"),
                 )
             )
     base = options.get("prompt") or Prompt()
@@ -305,7 +305,7 @@ def _preset(
     options: PresetOptions,
 ) -> Layout:
     """Regions from ``(role, content, box, max_lines)``; ``max_lines == 0`` marks a picture."""
-    color = options.get("color", "#111111")
+    color = options.get("color", "auto")
     regions: list[Region] = []
     for role, content, box, max_lines in slots:
         if content is None:

@@ -15,6 +15,7 @@ import json
 import os
 import struct
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -62,10 +63,34 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process umask: from ``/proc`` on Linux, else by setting and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file gets the permissions any file the user writes gets (``0o666`` minus the umask),
+    not the ``0600`` of a temporary file.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -186,8 +211,12 @@ def _png_essentials(result: Result) -> dict[str, str]:
     return texts
 
 
-def receipt(result: Result) -> dict[str, Any]:
-    """Everything needed to trust and repeat ``result``, JSON-ready; file names are generated."""
+def receipt(result: Result, *, pictures: bool | None = None) -> dict[str, Any]:
+    """Everything needed to trust and repeat ``result``, JSON-ready; file names are generated.
+
+    ``pictures``: list the ``compare-<i>.png`` pictures (``None``: only for edits, where they
+    show a diff; for a generation they would repeat the outputs).
+    """
     from ._version import __version__
 
     call = result.call
@@ -270,17 +299,26 @@ def receipt(result: Result) -> dict[str, Any]:
         "metrics": [d.to_dict() for d in diffs],
         "pictures": {
             "diff": [f"diff-{i}.png" for i in range(len(diffs))],
-            "compare": [f"compare-{i}.png" for i in range(len(result.outputs))],
+            "compare": [f"compare-{i}.png" for i in range(len(result.outputs))]
+            if (pictures if pictures is not None else bool(diffs))
+            else [],
         },
     }
 
 
-def save_result(result: Result, folder: Path) -> Path:
-    """Write ``result`` into ``folder``; the receipt goes last."""
+def save_result(
+    result: Result, folder: Path, *, overwrite: bool = False, pictures: bool | None = None
+) -> Path:
+    """Write ``result`` into ``folder``; the receipt goes last, then an earlier result's
+    leftovers are removed (``overwrite``; without it a folder holding one is refused)."""
     from ._display import comparison, png_bytes
+    from ._folders import earlier_files, refuse_older, remove_stale
 
     folder.mkdir(parents=True, exist_ok=True)
-    rec = receipt(result)
+    if not overwrite:
+        refuse_older(folder)
+    before = earlier_files(folder)
+    rec = receipt(result, pictures=pictures)
     texts = _png_essentials(result)
     for o, entry in zip(result.outputs, rec["outputs"], strict=True):
         data = add_png_text(o.data, texts) if o.format == "png" else o.data
@@ -301,6 +339,7 @@ def save_result(result: Result, folder: Path) -> Path:
     for i, name in enumerate(rec["pictures"]["compare"]):
         atomic_write(folder / name, png_bytes(comparison(result, i)))
     atomic_write(folder / RECEIPT_NAME, dumps(rec))
+    remove_stale(folder, before, earlier_files(folder) or set())
     return folder
 
 
@@ -391,13 +430,18 @@ def load_result(folder: Path) -> Result:
     )
 
 
-def save_diff(diff: Diff, folder: Path) -> Path:
-    """Write a diff's images and metrics into ``folder`` (``diff.json`` last)."""
+def save_diff(diff: Diff, folder: Path, *, overwrite: bool = False) -> Path:
+    """Write a diff's images and metrics into ``folder`` (``diff.json`` last); a folder
+    holding an earlier result or diff is refused unless ``overwrite``."""
     from PIL import Image
 
     from ._display import png_bytes
+    from ._folders import earlier_files, refuse_older, remove_stale
 
     folder.mkdir(parents=True, exist_ok=True)
+    if not overwrite:
+        refuse_older(folder)
+    before = earlier_files(folder)
     mode = "RGBA" if diff.source.shape[2] == 4 else "RGB"
     pictures = {
         "source.png": Image.fromarray(diff.source, mode=mode),
@@ -411,4 +455,5 @@ def save_diff(diff: Diff, folder: Path) -> Path:
         atomic_write(folder / name, png_bytes(image))
     body = {"schema": "imagewright.diff/1", "files": sorted(pictures), **diff.to_dict()}
     atomic_write(folder / "diff.json", dumps(body))
+    remove_stale(folder, before, {"diff.json", *pictures})
     return folder

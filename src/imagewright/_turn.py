@@ -80,8 +80,15 @@ class TurnResult(Result):
             item for item in (_replayable(o) for o in self.output_items) if item is not None
         ]
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the turn to ``directory`` as :meth:`Result.save` does, keeping each image once.
+    def save(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        pictures: bool | None = None,
+    ) -> Path:
+        """Write the turn to ``directory`` as :meth:`Result.save` does (the same ``overwrite``
+        and ``pictures`` rules), keeping each image once.
 
         The body's copies of images (input images as data URLs, image calls replayed with
         ``store=False``) are recorded in ``result.json`` by their sha256 and length: the
@@ -94,7 +101,7 @@ class TurnResult(Result):
         # Reuse what was already computed (decoded images, diffs, checks).
         names = {f.name for f in fields(self)}
         kept.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
-        return Result.save(kept, directory)
+        return Result.save(kept, directory, overwrite=overwrite, pictures=pictures)
 
     def summary(self) -> str:
         """:meth:`Result.summary`, then the turn's ids and the text model's tokens."""

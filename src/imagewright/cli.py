@@ -128,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except ImagewrightError as exc:
+        if isinstance(exc, ValidationError):
+            from ._cli_flags import cli_error
+
+            exc = cli_error(exc)
         print(f"error: {exc}", file=sys.stderr)
         return next(code for cls, code in _EXIT_CODES if isinstance(exc, cls))
 

@@ -191,8 +191,8 @@ class BaseClient:
         return self.settings.base_url
 
     @property
-    def default_model(self) -> str | None:
-        """The model used when a call names none."""
+    def default_model(self) -> str:
+        """The model used when a call names none (``default_model=``, else ``gpt-image-2``)."""
         return self.settings.default_model
 
     def with_options(self, **changes: Any) -> Self:
@@ -235,7 +235,7 @@ class BaseClient:
         cls,
         sandbox: Sandbox | None = None,
         *,
-        default_model: str = "gpt-image-2",
+        default_model: str | None = None,
         max_retries: int | None = None,
         timeout: float | httpx2.Timeout | None = None,
         retry_ambiguous: bool = False,
@@ -408,6 +408,10 @@ class BaseClient:
             yield held
         except BaseException as exc:
             self._settle(held, error=exc)
+            if isinstance(exc, APIConnectionError):
+                from ._connection import locate
+
+                locate(exc, self._http)  # name the URL tried, and the proxy
             raise
 
     @staticmethod
@@ -526,7 +530,8 @@ class Client(BaseClient):
         timeout: Seconds, or an ``httpx2.Timeout``. Default: 600 s read, 5 s connect.
         max_retries: Retries of failures that are safe to retry (default 2).
         http_client: Your own ``httpx2.Client``; imagewright never closes it.
-        default_model: The model used when a call names none.
+        default_model: The model used when a call names none; default ``"gpt-image-2"``
+            (:data:`~imagewright.models.DEFAULT_MODEL`), the same live and on the sandbox.
         default_headers: Headers added to every call.
         retry_ambiguous: Also retry failures after the body was sent (may pay twice).
         budget: A spending limit in USD (or a shared :class:`~imagewright.pricing.Budget`): a

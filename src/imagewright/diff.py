@@ -15,8 +15,10 @@ Conventions:
   to the output's size (Lanczos) before comparing; ``Diff.source_resized`` says so.
 * A mask marks the *editable* area: a :class:`~imagewright.masks.Mask` or a 2-D array
   (``True``, any non-zero integer, or a float >= 0.5 = editable, as a soft mask is hardened when
-  sent), or a PIL image read with the API's rule when it has alpha (alpha 0 = editable) and as
-  white-is-editable otherwise. It is resized (nearest) to the output's size if needed.
+  sent), or a PIL image read with the same rule as an edit's mask: alpha 0 = editable, and an
+  image without alpha is refused as ambiguous (read it with
+  ``Mask.from_image(image, editable="white")`` to say which colour marks the editable area).
+  It is resized (nearest) to the output's size if needed.
 * A pixel is *changed* when any channel moved by more than ``threshold`` levels (of 255).
 * SSIM is scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
   use_sample_covariance=False, data_range=255, channel_axis=-1)``, reimplemented with numpy
@@ -47,7 +49,7 @@ from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from . import _imageops as ops
 from .errors import MaskError, Problem
@@ -156,6 +158,19 @@ class LeakedRegion:
     box: tuple[int, int, int, int]
     changed_pixels: int
 
+    @property
+    def density(self) -> float:
+        """Share of the box's pixels that changed: near 1 for a solid patch, low for a
+        scattered leak whose box spans a wide area."""
+        x0, y0, x1, y1 = self.box
+        return self.changed_pixels / max(1, (x1 - x0) * (y1 - y0))
+
+
+SCATTERED_DENSITY = 0.25
+"""A leak is called scattered when its largest region has fewer changed pixels than this share
+of its box (specks spread over an area), or when it falls into many regions."""
+SCATTERED_REGIONS = 20
+
 
 @dataclass(frozen=True)
 class Preservation:
@@ -175,13 +190,46 @@ class Preservation:
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def pattern(self) -> str:
+        """``"none"``, ``"local"`` (a few solid patches) or ``"scattered"`` (specks spread out)."""
+        if not self.regions:
+            return "none"
+        largest = self.regions[0]
+        if self.region_count >= SCATTERED_REGIONS or largest.density < SCATTERED_DENSITY:
+            return "scattered"
+        return "local"
+
+    def where(self) -> str:
+        """Where the changed protected pixels are, in words: count, share and boxes."""
+        if not self.regions:
+            return "no protected pixel changed"
+        out = self.outside
+        largest = self.regions[0]
+        share = largest.changed_pixels / max(1, out.changed_pixels)
+        head = (
+            f"{out.changed_pixels:,} px ({out.changed_fraction:.2%} of the protected area) in "
+            f"{self.region_count} region(s)"
+        )
+        if self.pattern == "scattered":
+            return (
+                f"{head}, scattered: the largest spans {largest.box} but only "
+                f"{largest.density:.0%} of it changed"
+            )
+        return f"{head}, local: the largest at {largest.box} holds {share:.0%} of them"
+
+    def describe(self) -> str:
+        """One line for a terminal: ``preserved: ...`` or ``LEAKED: ...`` with where."""
+        o = self.outside
+        if self.passed:
+            extra = f"; {self.where()}" if self.regions else ""
+            return f"preserved: {o.changed_fraction:.2%} outside, SSIM {o.ssim:.3f}{extra}"
+        return f"LEAKED: {o.changed_fraction:.2%} outside, SSIM {o.ssim:.3f}; {self.where()}"
+
     def __str__(self) -> str:
         if self.passed:
             return "preserved: the edit stayed inside the editable area"
-        text = "leaked: " + "; ".join(self.reasons)
-        if self.regions:
-            text += f"; {self.region_count} region(s), largest at {self.regions[0].box}"
-        return text
+        return "leaked: " + "; ".join(self.reasons) + "; " + self.where()
 
 
 class Diff:
@@ -418,13 +466,36 @@ class Diff:
 
     @cached_property
     def heatmap_overlay(self) -> Image.Image:
-        """The heatmap over a dimmed grey copy of the source, with the editable area outlined."""
+        """The heatmap over a dimmed grey copy of the source, with the editable area outlined.
+
+        Any change in the protected area is drawn at least at the middle of the colour scale,
+        fully opaque, and each leaked region is boxed in red, so a faint or small leak stays
+        visible even in a thumbnail (the plain :attr:`heatmap` keeps the true scale).
+        """
         grey = Image.fromarray(self.source[..., :3], mode="RGB").convert("L").point(ops.DIM)
-        weight = Image.fromarray(self.magnitude, mode="L").point(ops.ALPHA)
-        out = Image.composite(self.heatmap, grey.convert("RGB"), weight)
+        magnitude = self.magnitude
+        leak = None
+        if self.editable is not None:
+            leak = self.changed & ~self.editable
+            if leak.any():
+                magnitude = np.where(leak, np.maximum(magnitude, ops.LEAK_FLOOR), magnitude)
+        mag = Image.fromarray(np.ascontiguousarray(magnitude, dtype=np.uint8), mode="L")
+        heat = Image.merge("RGB", [mag.point(ops.MAGMA[:, k].tolist()) for k in range(3)])
+        out = Image.composite(heat, grey.convert("RGB"), mag.point(ops.ALPHA))
         if self.editable is not None:
             line = Image.fromarray(ops.outline(self.editable).astype(np.uint8) * 255, mode="L")
             out.paste((0, 220, 255), mask=line)
+        if leak is not None and leak.any():
+            draw = ImageDraw.Draw(out)
+            width = max(1, max(self.size) // 256)
+            for region in self.leaked_regions()[:10]:
+                x0, y0, x1, y1 = region.box
+                pad = 2 * width
+                draw.rectangle(
+                    (x0 - pad, y0 - pad, x1 - 1 + pad, y1 - 1 + pad),
+                    outline=(255, 40, 40),
+                    width=width,
+                )
         return out
 
     def paste_back(self, feather: float = 0) -> Image.Image:
@@ -437,12 +508,15 @@ class Diff:
             raise MaskError(Problem("mask", None, "paste_back needs a mask", allowed="a mask"))
         return _paste(self.source, self.output, self.editable, feather)
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
+    def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``source.png``, ``output.png``, ``editable.png`` (white = editable),
-        ``heatmap.png``, ``overlay.png`` and ``diff.json`` (metrics, verdict) atomically."""
+        ``heatmap.png``, ``overlay.png`` and ``diff.json`` (metrics, verdict) atomically.
+
+        A folder holding an earlier result or diff raises ``FileExistsError`` unless
+        ``overwrite=True`` (which removes only the files the earlier receipt named)."""
         from ._receipts import save_diff
 
-        return save_diff(self, Path(directory))
+        return save_diff(self, Path(directory), overwrite=overwrite)
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics and verdict as a JSON-ready dict (for receipts)."""
@@ -458,9 +532,15 @@ class Diff:
                 "passed": pres.passed,
                 "reasons": list(pres.reasons),
                 "regions": [
-                    {"box": list(r.box), "changed_pixels": r.changed_pixels} for r in pres.regions
+                    {
+                        "box": list(r.box),
+                        "changed_pixels": r.changed_pixels,
+                        "density": round(r.density, 4),
+                    }
+                    for r in pres.regions
                 ],
                 "region_count": pres.region_count,
+                "pattern": pres.pattern,
                 "policy": dict(pres.policy.__dict__),
             }
         )

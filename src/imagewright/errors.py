@@ -27,9 +27,10 @@
          ├─ StreamError               the server sent an ``error`` event inside a stream
          └─ APIResponseValidationError the answer did not have the expected shape
 
-Warnings (``UserWarning`` subclasses): ``FinishWarning`` here; ``MaskWarning``,
-``UnknownModelWarning``, ``PreviewFeatureWarning`` and ``ExperimentalSizeWarning`` next to the
-rules that raise them, all re-exported at the package root.
+Warnings (``UserWarning`` subclasses): ``FinishWarning`` and ``ContrastWarning`` (overlay
+text below WCAG AA contrast) here; ``MaskWarning``, ``UnknownModelWarning``,
+``PreviewFeatureWarning`` and ``ExperimentalSizeWarning`` next to the rules that raise them, all
+re-exported at the package root.
 
 Errors raised before a request is sent (``ValidationError``, ``BudgetExceededError``,
 ``ConfigurationError``) guarantee that nothing was billed. ``APIConnectionError`` carries
@@ -63,6 +64,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
+    "ContrastWarning",
     "FinishWarning",
     "ImageInputError",
     "ImagewrightError",
@@ -81,6 +83,11 @@ __all__ = [
 
 class ImagewrightError(Exception):
     """The root of every exception imagewright raises."""
+
+
+class ContrastWarning(UserWarning):
+    """Overlay text whose colour contrasts with the picture under it less than WCAG AA
+    (4.5:1), so it may not be readable; raised by ``Layout.render_text`` / ``finish``."""
 
 
 class FinishWarning(UserWarning):
@@ -305,6 +312,8 @@ class APIConnectionError(APIError):
     Attributes:
         may_have_been_billed: ``True`` when the request body had been fully sent before the
             failure, so the server may have generated (and charged for) the image.
+        url: The URL that was tried (without its query), also named in the message.
+        proxy: The proxy the request went through (``scheme://host:port``), if any.
     """
 
     def __init__(
@@ -316,6 +325,8 @@ class APIConnectionError(APIError):
     ) -> None:
         super().__init__(message, request)
         self.may_have_been_billed = may_have_been_billed
+        self.url: str | None = None
+        self.proxy: str | None = None
 
 
 class APITimeoutError(APIConnectionError):

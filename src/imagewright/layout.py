@@ -376,17 +376,31 @@ class Layout:
             TextFitError: A text does not fit at a readable size; nothing is drawn.
             GlyphError: A font cannot draw some characters; nothing is drawn.
         """
-        fitted = self.fit_text(image.size)
+        from ._contrast import ink_for
+
+        # Judge the picture under each box before any text is drawn on it; an automatic ink
+        # that cannot reach WCAG AA there gets an outline in the other ink (fitted with it).
+        inks: dict[str, str] = {}
+        regions: list[Region] = []
+        for r in self.regions:
+            if isinstance(r, TextBlock):
+                name = r.name or r.label
+                inks[name], outline = ink_for(r, image, self.box(r, image.size), self.size)
+                if outline is not None:
+                    r = replace(r, outline=outline[0], outline_color=outline[1])
+            regions.append(r)
+        layout = replace(self, regions=tuple(regions))
+        fitted = layout.fit_text(image.size)
         out = image.copy()
         for name, ft in fitted.items():
-            region = self.region(name)
+            region = layout.region(name)
             assert isinstance(region, TextBlock)
-            left, top, _r, _b = self.box(region, image.size)
+            left, top, _r, _b = layout.box(region, image.size)
             draw_text(
                 out,
                 ft,
                 (left, top),
-                color=region.color,
+                color=inks[name],
                 stroke_color=region.outline_color,
                 param=f"{name}.color",
             )

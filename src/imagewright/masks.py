@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +59,15 @@ from .errors import MaskError, Problem
 from .images import EncodedImage, ImageSource, load_image
 from .models import MAX_MASK_BYTES
 
-__all__ = ["Editable", "Mask", "MaskFinding", "MaskWarning", "SizeLike", "prepare_mask"]
+__all__ = [
+    "Editable",
+    "Mask",
+    "MaskFinding",
+    "MaskWarning",
+    "SizeLike",
+    "prepare_mask",
+    "read_mask",
+]
 
 Editable = Literal["white", "black", "transparent"]
 """Which pixels of a mask image mark the editable area."""
@@ -184,7 +193,7 @@ class Mask:
         if not ("A" in im.getbands() or "transparency" in im.info):
             raise fail(
                 param,
-                f"mode {im.mode}",
+                _mask_name(image, im),
                 "the mask has no alpha channel; OpenAI edits only where a mask is fully "
                 "transparent (alpha 0), so a black-and-white image without alpha says nothing",
                 allowed="an RGBA PNG whose transparent pixels mark the editable area, or "
@@ -616,16 +625,57 @@ def prepare_mask(
             )
         m = mask
     else:
-        source = mask if isinstance(mask, EncodedImage) else load_image(mask, param=param)
-        m = Mask.from_image(source, editable=editable or "transparent", param=param)
-        if editable is None and m.bbox is None:
-            # The classic mistake: white-on-black drawn on an opaque RGBA canvas.
-            raise fail(
-                param,
-                source.filename,
-                "the mask has an alpha channel but no fully transparent pixel, so OpenAI "
-                "would edit nothing",
-                allowed="transparent pixels where the edit goes, or editable='white' / "
-                "editable='black' if a colour marks it",
-            )
+        m = read_mask(mask, editable=editable, param=param)
     return m.to_openai(image, param=param)
+
+
+def read_mask(
+    source: ImageSource | EncodedImage,
+    *,
+    editable: Editable | None = None,
+    param: str = "mask",
+) -> Mask:
+    """Read a mask image with the one rule imagewright applies everywhere (edits, diffs, CLI).
+
+    With ``editable=`` (``"white"``, ``"black"``, ``"transparent"``) the image is read that way.
+    Without it only an image with an alpha channel is accepted, read with OpenAI's convention
+    (alpha 0 = editable): a black-and-white image without alpha is ambiguous, and so is an
+    alpha channel with no transparent pixel (white-on-black drawn on an opaque canvas).
+
+    Raises:
+        MaskError: The mask is ambiguous or marks nothing; the message names the file.
+    """
+    if isinstance(source, Image.Image):
+        m = Mask.from_image(source, editable=editable or "transparent", param=param)
+        name: Any = _mask_name(source, source)
+    else:
+        enc = source if isinstance(source, EncodedImage) else load_image(source, param=param)
+        display = str(source) if isinstance(source, (str, os.PathLike)) else enc.filename
+        try:
+            m = Mask.from_image(enc, editable=editable or "transparent", param=param)
+        except MaskError as exc:
+            raise MaskError(
+                [Problem(p.param, display, p.message, p.allowed) for p in exc.problems]
+            ) from None
+        name = display
+    if editable is None and m.bbox is None:
+        raise fail(
+            param,
+            name,
+            "the mask has an alpha channel but no fully transparent pixel, so OpenAI "
+            "would edit nothing",
+            allowed="transparent pixels where the edit goes, or editable='white' / "
+            "editable='black' if a colour marks it",
+        )
+    return m
+
+
+def _mask_name(source: Any, im: Image.Image) -> str:
+    """How an error names a mask: its file name when it has one, else its kind and mode."""
+    filename = getattr(source, "filename", None)
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if filename:
+        return str(filename)
+    kind = "a PIL image" if isinstance(source, Image.Image) else f"a {type(source).__name__}"
+    return f"{kind} in mode {im.mode}"

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 __all__ = [
     "ARBITRARY_SIZE",
+    "DEFAULT_MODEL",
     "IMAGE_TOOL",
     "MAX_EDIT_IMAGES",
     "MAX_IMAGE_BYTES",
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 TABLE_VERSION = "2026-11-30 (openai 3.51.0)"
+
+DEFAULT_MODEL = "gpt-image-2"
+"""The model a client uses when neither the call nor ``default_model=`` names one, live and on
+the sandbox alike (the pure compiler, ``compile_generate``/``compile_edit``, has no default)."""
 """When the table was last checked, and against which official SDK release."""
 
 MAX_PROMPT_CHARS = 32_000

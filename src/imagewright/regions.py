@@ -51,7 +51,9 @@ class TextBlock:
         role: ``headline``, ``subhead``, ``body``, ``cta``, ``label``, ``caption``...
         font: A font file path or family name for local rendering (``None``: automatic).
         weight: ``"regular"`` or ``"bold"``.
-        color: Text colour (``"#RRGGBB"`` or a CSS name).
+        color: Text colour (``"#RRGGBB"`` or a CSS name), or ``"auto"`` (the default): when
+            imagewright sets the text (overlay mode), dark or light ink, whichever contrasts
+            more with the picture under the box; the model is asked for a contrasting colour.
         align: Horizontal alignment inside the box.
         valign: Vertical alignment inside the box.
         max_lines: At most this many lines (``None``: as many as fit).
@@ -72,7 +74,7 @@ class TextBlock:
     role: str = "body"
     font: str | None = None
     weight: Weight = "regular"
-    color: str = "#111111"
+    color: str = "auto"
     align: Align = "center"
     valign: VAlign = "middle"
     max_lines: int | None = None
@@ -114,6 +116,8 @@ class TextBlock:
         if not self.line_spacing > 0:
             out.append(Problem(f"{param}.line_spacing", self.line_spacing, "must be positive"))
         for name, colour in (("color", self.color), ("outline_color", self.outline_color)):
+            if name == "color" and colour == "auto":
+                continue
             try:
                 parse_colour(colour, "RGB", f"{param}.{name}")
             except ValidationError as exc:
@@ -127,7 +131,10 @@ class TextBlock:
         face = self.font or "sans-serif"
         weight = "bold " if self.weight == "bold" else ""
         aligned = "" if self.align == "center" else f", {self.align}-aligned"
-        return f"{weight}{face} lettering in {self.color}{aligned}"
+        colour = (
+            "a colour that contrasts with what is behind it" if self.color == "auto" else self.color
+        )
+        return f"{weight}{face} lettering in {colour}{aligned}"
 
 
 @dataclass(frozen=True)

@@ -483,20 +483,35 @@ class Result:
 
         return receipt(self)
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
+    def save(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        pictures: bool | None = None,
+    ) -> Path:
         """Write the result to ``directory`` (created if needed) and return its path.
 
         Files: ``output-<i>.<ext>`` (the API's bytes; PNGs also carry the receipt's essentials
         in ``imagewright:*`` text chunks), ``source-<i>.<ext>``, ``mask.png``, ``diff-<i>.png``
         (heatmap), ``compare-<i>.png`` (source | output | diff) and ``result.json``. Every file
-        is written atomically; names never come from user strings.
+        is written atomically with the umask's permissions; names never come from user strings.
+
+        Args:
+            directory: The folder; other files in it are left alone.
+            pictures: Write ``compare-<i>.png``. ``None`` (default): for edits only, where it
+                shows source | output | diff; a generation's would only repeat its outputs.
+            overwrite: Replace an earlier result saved there. Without it, a folder that holds
+                one raises ``FileExistsError``, so two results never mix. With it, the new
+                files are written first, then only the files the earlier receipt named are
+                removed.
 
         Example:
             >>> result.save("out/kitchen")  # doctest: +SKIP
         """
         from ._receipts import save_result
 
-        return save_result(self, Path(directory))
+        return save_result(self, Path(directory), overwrite=overwrite, pictures=pictures)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Result:
@@ -512,11 +527,12 @@ class Result:
         return load_result(Path(directory))
 
     def summary(self) -> str:
-        """A few plain-text lines for a terminal: model, size, time, cost, then per output the
-        edit, the preservation verdict and any failed check."""
+        """A few plain-text lines for a terminal: model, size, time, the call's cost, then per
+        output the edit, the preservation verdict, the contract checks and one verdict line
+        (``verdict: PASS``, or ``verdict: FAIL:`` naming everything that failed)."""
         from ._display import header_lines, output_lines
 
-        lines = [text for text, _ in header_lines(self)]
+        lines = [text for text, _ in header_lines(self)]  # the call's cost, once
         for i in range(len(self.outputs)):
             prefix = f"output {i}: " if len(self.outputs) > 1 else ""
             lines += [prefix + text for text, _ in output_lines(self, i)]
@@ -595,8 +611,8 @@ def _finished(out: OutputImage, finish: Any, compression: int | None) -> OutputI
 
 
 def results_grid(results: Sequence[Result], *, columns: int = 4, cell: int = 256) -> Image.Image:
-    """An annotated contact sheet: each result's first output with its cost, time,
-    preservation verdict and failed checks.
+    """An annotated contact sheet: one cell per output of every result, labelled
+    ``#result.output``, with its share of the call's cost, time, preservation verdict and checks.
 
     Example:
         >>> results_grid([r1, r2, r3], columns=3)  # doctest: +SKIP

@@ -14,6 +14,7 @@ import httpx2
 
 from ._version import __version__
 from .errors import ConfigurationError
+from .models import DEFAULT_MODEL
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -87,7 +88,7 @@ class Settings:
     timeout: httpx2.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_ambiguous: bool = False
-    default_model: str | None = None
+    default_model: str = DEFAULT_MODEL
     default_headers: Mapping[str, str] = field(default_factory=dict)
     azure: AzureConfig | None = None
     key_env: str = "OPENAI_API_KEY"
@@ -131,7 +132,7 @@ class Settings:
             timeout=to_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
             max_retries=max_retries,
             retry_ambiguous=retry_ambiguous,
-            default_model=default_model,
+            default_model=default_model or DEFAULT_MODEL,
             default_headers=dict(default_headers or {}),
             azure=azure,
             key_env=key_env,

@@ -148,8 +148,25 @@ def find_checkerboard(image: Image.Image, *, min_share: float = 0.05) -> tuple[i
     if alpha is not None:
         usable &= alpha[::step, ::step] == 255
     grey = np.asarray(image.convert("L"), dtype=np.int16)
+    periods = range(4, min(33, min(h, w) // 2))
+    # A hit needs a light, neutral, flat sample at any period: when too few exist even for the
+    # smallest grid (the largest period), no period can reach min_share. Most pictures stop
+    # here, which makes the check (and so Result.save) cheap.
+    sampled = grey[::step, ::step]
+    flat = (
+        np.abs(
+            sampled[:-1, :-1]
+            - grey[1::step, 1::step][: sampled.shape[0] - 1, : sampled.shape[1] - 1]
+        )
+        <= 4
+    )
+    candidates = usable[:-1, :-1] & flat & (sampled[:-1, :-1] >= 90)
+    p_max = max(periods, default=4)
+    smallest = len(range(0, h - p_max, step)) * len(range(0, w - p_max, step))
+    if smallest == 0 or np.count_nonzero(candidates) < min_share * smallest:
+        return None
     shares: dict[int, float] = {}
-    for p in range(4, min(33, min(h, w) // 2)):
+    for p in periods:
         a = grey[0 : h - p : step, 0 : w - p : step]
         other = grey[0 : h - p : step, p:w:step]
         across = np.abs(a - other)

@@ -7,8 +7,8 @@ and the latency, then :meth:`Sandbox.answer` (the body) makes the :class:`Reply`
 
 from __future__ import annotations
 
-import hashlib
 import random
+import secrets
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -175,12 +175,9 @@ class Sandbox:
         with self._lock:
             self.requests += 1
             self.requests_by_endpoint[endpoint or "other"] += 1
-            request_id = (
-                "req_"
-                + hashlib.sha256(f"{self._behaviour.seed}:{self.requests}".encode()).hexdigest()[
-                    :24
-                ]
-            )
+            # Unique per call, across sandboxes and processes, like the API's; the pictures do
+            # not depend on it, so they stay deterministic.
+            request_id = "req_" + secrets.token_hex(12)
             try:
                 behaviour, forced, has_header = parse_overrides(lowered, self._behaviour)
             except ValidationError as exc:

@@ -52,6 +52,19 @@ class Reply:
         """The whole body as it would be sent without faults."""
         return b"".join(self.chunks)
 
+    def pacing(self, latency: float) -> tuple[float, tuple[float, ...]]:
+        """How to spend ``latency``: the wait before the headers, and before each chunk.
+
+        A plain answer waits all of it before the headers. A stream spreads it evenly over its
+        events (the first partial image after one share, each later event one share after the
+        previous), so a progressive UI can be rehearsed offline; the total stays ``latency``.
+        """
+        chunks = len(self.chunks)
+        if not self.streaming or chunks < 2 or latency <= 0:
+            return latency, (0.0,) * chunks
+        share = latency / chunks
+        return share, (0.0,) + (share,) * (chunks - 1)
+
     def delivered(self) -> list[bytes]:
         """The chunks actually sent: all of them, or the first ``cut`` bytes."""
         if self.cut is None:

@@ -88,9 +88,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop(hard=True)
             return
         body = self._read_body()
-        if not self.server.pause(plan.latency):
-            self._drop(hard=False)
-            return
         try:
             reply = sandbox.answer(plan, body)
         except Exception:
@@ -106,14 +103,18 @@ class _Handler(BaseHTTPRequestHandler):
                 (("content-type", "application/json"), ("content-length", str(len(payload)))),
                 (payload,),
             )
+        head, gaps = reply.pacing(plan.latency)
+        if not self.server.pause(head):
+            self._drop(hard=False)
+            return
         if reply.action == "stall":
             self.server.pause(reply.stall)
         if reply.action != "send":
             self._drop(hard=False)
             return
-        self._send(reply)
+        self._send(reply, gaps)
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, gaps: tuple[float, ...] = ()) -> None:
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
@@ -121,7 +122,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("transfer-encoding", "chunked")
         self.end_headers()
         left = len(reply.body) if reply.cut is None else reply.cut
-        for chunk in reply.chunks:
+        for k, chunk in enumerate(reply.chunks):
+            if k < len(gaps) and gaps[k] > 0:
+                self.wfile.flush()  # the events so far reach the client before the pause
+                if not self.server.pause(gaps[k]):
+                    self._drop(hard=False)
+                    return
             piece = chunk[: max(0, left)]
             left -= len(chunk)
             if reply.streaming:

@@ -22,11 +22,33 @@ from ._protocol import Reply
 __all__ = ["SandboxTransport"]
 
 
-class _ReplyStream(httpx2.SyncByteStream, httpx2.AsyncByteStream):
-    """The body of a reply; raises like a dropped connection when the reply is cut short."""
+def _read_timeout(request: httpx2.Request) -> float | None:
+    timeout = request.extensions.get("timeout", {}).get("read")
+    return None if timeout is None else float(timeout)
 
-    def __init__(self, reply: Reply, request: httpx2.Request) -> None:
+
+def _wait(
+    seconds: float, request: httpx2.Request, what: str, spent: float = 0.0
+) -> tuple[float, bool]:
+    """How long to wait for data, and whether the read timeout fires first (as on a socket,
+    where ``spent`` seconds of making the answer already count against it)."""
+    timeout = _read_timeout(request)
+    if timeout is not None and timeout < spent + seconds:
+        return max(0.0, timeout - spent), True
+    return seconds, False
+
+
+def _timed_out(request: httpx2.Request, what: str) -> httpx2.ReadTimeout:
+    return httpx2.ReadTimeout(f"The read operation timed out (sandbox: {what})", request=request)
+
+
+class _ReplyStream(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+    """The body of a reply, paced like the server sends it; raises like a dropped connection
+    when the reply is cut short, and like a socket read timeout when a gap exceeds it."""
+
+    def __init__(self, reply: Reply, request: httpx2.Request, gaps: tuple[float, ...]) -> None:
         self._chunks = reply.delivered()
+        self._gaps = gaps
         self._cut = reply.cut is not None
         self._request = request
 
@@ -37,12 +59,21 @@ class _ReplyStream(httpx2.SyncByteStream, httpx2.AsyncByteStream):
         )
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._chunks
+        for chunk, gap in zip(self._chunks, self._gaps, strict=False):
+            wait, timed_out = _wait(gap, self._request, "latency")
+            time.sleep(wait)
+            if timed_out:
+                raise _timed_out(self._request, "latency")
+            yield chunk
         if self._cut:
             raise self._broken()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
+        for chunk, gap in zip(self._chunks, self._gaps, strict=False):
+            wait, timed_out = _wait(gap, self._request, "latency")
+            await anyio.sleep(wait)
+            if timed_out:
+                raise _timed_out(self._request, "latency")
             yield chunk
         if self._cut:
             raise self._broken()
@@ -82,48 +113,55 @@ class SandboxTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         return plan
 
     @staticmethod
-    def _stall_time(reply: Reply, request: httpx2.Request) -> tuple[float, bool]:
-        """How long to hang, and whether the client's read timeout fires first."""
-        timeout = request.extensions.get("timeout", {}).get("read")
-        if timeout is not None and timeout < reply.stall:
-            return float(timeout), True
-        return reply.stall, False
+    def _waits(
+        reply: Reply, plan: Plan, request: httpx2.Request, spent: float
+    ) -> tuple[float, str | None]:
+        """How long to wait before the headers, and what timed out (``None``: nothing).
+
+        The read timeout covers the latency before the headers exactly as on a socket: a call
+        with ``timeout=0.2`` on a sandbox with ``latency=1.0`` fails after 0.2 s.
+        """
+        head, _gaps = reply.pacing(plan.latency)
+        wait, timed_out = _wait(head, request, "latency", spent)
+        if timed_out:
+            return wait, "latency"
+        if reply.action == "stall":
+            stall, stalled = _wait(reply.stall, request, "stall")
+            return wait + stall, "stall" if stalled else None
+        return wait, None
 
     @staticmethod
-    def _deliver(reply: Reply, request: httpx2.Request, timed_out: bool) -> httpx2.Response:
-        if reply.action == "stall" and timed_out:
-            raise httpx2.ReadTimeout(
-                "The read operation timed out (sandbox: stall)", request=request
-            )
+    def _deliver(
+        reply: Reply, plan: Plan, request: httpx2.Request, timed_out: str | None
+    ) -> httpx2.Response:
+        if timed_out is not None:
+            raise _timed_out(request, timed_out)
         if reply.action != "send":
             raise httpx2.RemoteProtocolError(
                 f"Server disconnected without sending a response. (sandbox: {reply.action})",
                 request=request,
             )
+        _head, gaps = reply.pacing(plan.latency)
         return httpx2.Response(
-            reply.status, headers=list(reply.headers), stream=_ReplyStream(reply, request)
+            reply.status, headers=list(reply.headers), stream=_ReplyStream(reply, request, gaps)
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Answer one request synchronously (sleeps for latency and stalls)."""
         plan = self._plan(request)
         body = request.read()
-        time.sleep(plan.latency)
+        started = time.perf_counter()
         reply = self.sandbox.answer(plan, body)
-        stall, timed_out = (
-            self._stall_time(reply, request) if reply.action == "stall" else (0.0, False)
-        )
-        time.sleep(stall)
-        return self._deliver(reply, request, timed_out)
+        wait, timed_out = self._waits(reply, plan, request, time.perf_counter() - started)
+        time.sleep(wait)
+        return self._deliver(reply, plan, request, timed_out)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         """Answer one request without blocking the event loop (pictures are made in a thread)."""
         plan = self._plan(request)
         body = await request.aread()
-        await anyio.sleep(plan.latency)
+        started = time.perf_counter()
         reply = await anyio.to_thread.run_sync(self.sandbox.answer, plan, body)
-        stall, timed_out = (
-            self._stall_time(reply, request) if reply.action == "stall" else (0.0, False)
-        )
-        await anyio.sleep(stall)
-        return self._deliver(reply, request, timed_out)
+        wait, timed_out = self._waits(reply, plan, request, time.perf_counter() - started)
+        await anyio.sleep(wait)
+        return self._deliver(reply, plan, request, timed_out)
