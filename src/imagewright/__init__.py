@@ -33,6 +33,7 @@ from .errors import (
     MaskError,
     MissingExtraError,
     NotFoundError,
+    NotResentError,
     PermissionDeniedError,
     RateLimitError,
     StreamError,
@@ -47,6 +48,8 @@ if _typing.TYPE_CHECKING:
         errors,
         images,
         layout,
+        ledger,
+        mapping,
         masks,
         models,
         pricing,
@@ -73,6 +76,8 @@ if _typing.TYPE_CHECKING:
     from .edit import EditRequest
     from .images import EncodedImage
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
+    from .ledger import Ledger
+    from .mapping import AsyncMapRun, Failure, MapRun, MapSummary
     from .masks import Mask, MaskFinding, MaskWarning
     from .models import UnknownModelWarning
     from .pricing import Budget, Cost, CostEstimate
@@ -100,6 +105,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "edit": ("EditRequest",),
     "images": ("EncodedImage",),
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
+    "ledger": ("Ledger",),
+    "mapping": ("AsyncMapRun", "Failure", "MapRun", "MapSummary"),
     "masks": ("Mask", "MaskFinding", "MaskWarning"),
     "models": ("UnknownModelWarning",),
     "pricing": ("Budget", "Cost", "CostEstimate"),
@@ -117,6 +124,8 @@ _SUBMODULES = (
     "errors",
     "images",
     "layout",
+    "ledger",
+    "mapping",
     "masks",
     "models",
     "pricing",
@@ -156,6 +165,7 @@ __all__ = [
     "ApiCall",
     "AsyncClient",
     "AsyncConversation",
+    "AsyncMapRun",
     "AuthenticationError",
     "BadRequestError",
     "Budget",
@@ -175,6 +185,7 @@ __all__ = [
     "EncodedImage",
     "ExpectedText",
     "ExperimentalSizeWarning",
+    "Failure",
     "FinishWarning",
     "GenerateOptions",
     "GlyphError",
@@ -185,6 +196,9 @@ __all__ = [
     "InternalServerError",
     "Keep",
     "Layout",
+    "Ledger",
+    "MapRun",
+    "MapSummary",
     "Mask",
     "MaskError",
     "MaskFinding",
@@ -192,6 +206,7 @@ __all__ = [
     "MissingExtraError",
     "Normalization",
     "NotFoundError",
+    "NotResentError",
     "OcrEngine",
     "OcrLine",
     "OutputImage",
@@ -226,6 +241,8 @@ __all__ = [
     "errors",
     "images",
     "layout",
+    "ledger",
+    "mapping",
     "masks",
     "models",
     "plan_size",
