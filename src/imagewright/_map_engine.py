@@ -9,7 +9,6 @@ client runs its ``_send`` in a thread pool sized to the concurrency.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import os
 import time
@@ -129,12 +128,11 @@ class Engine:
         self.total = len(requests) if isinstance(requests, Sequence) else None
         # A list is checked whole (cheap: no image is read); its first request is compiled,
         # so a mistake shared by every request is raised before anything is sent.
+        self._requests = requests
+        first = None
         if isinstance(requests, Sequence):
-            self._items: Iterable[Item] = [parse_item(i, r) for i, r in enumerate(requests)]
-            first = self._items[0] if self._items else None
-        else:
-            self._items = (parse_item(i, r) for i, r in enumerate(requests))
-            first = None
+            parsed = [parse_item(i, r) for i, r in enumerate(requests)]
+            first = parsed[0] if parsed else None
         self._first = (0, compile_item(client, first, options)) if first is not None else None
         self.sent = self.succeeded = self.reused = self.failed = self.ambiguous = 0
         self.not_sent: list[int] = []
@@ -224,6 +222,9 @@ class Engine:
         if not self.threaded:
             send: Sender = client._send
             return send
+        # Make the lazily created HTTP client now: threads racing to create it would each
+        # make one, and all but the last would leak their connections.
+        client.http  # noqa: B018
         pool = self._pool = ThreadPoolExecutor(
             self.concurrency, thread_name_prefix="imagewright-map"
         )
@@ -246,15 +247,12 @@ class Engine:
 
     async def _dispatch(self, tasks: set[asyncio.Task[None]]) -> None:
         assert self.limiter is not None
-        items = iter(self._items)
         try:
-            for index in itertools.count():
+            for index, request in enumerate(self._requests):
                 try:
-                    item: Item | Failure = next(items)
-                except StopIteration:
-                    break
+                    item: Item | Failure = parse_item(index, request)
                 except ValidationError as exc:  # a generator's bad request: its own outcome
-                    item = Failure(index, None, None, exc, False, "failed")
+                    item = Failure(index, None, request, exc, False, "failed")
                 self.requests += 1
                 if self.ordered:
                     await self._wait_window(index)
