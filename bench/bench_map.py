@@ -1,0 +1,166 @@
+"""``client.map`` throughput and memory, next to the official SDK doing the same batch.
+
+Setup (issue 10): N edits of a 2048x2048 image sent through ``AsyncClient.map`` at concurrency
+64 to ``imagewright serve`` on loopback (its own process) answering after 100 ms; then the same
+edits through openai's ``AsyncOpenAI`` with ``asyncio.gather`` and a semaphore, in the same run,
+against the same server. The ideal throughput is concurrency / latency (640 requests/s).
+
+Memory: this process's resident set size (RSS) is read after 10 %, 50 % and 100 % of the
+requests of each ``map`` pass (100, 500 and 1,000 with the default N), and its peak at the
+end. ``map`` runs twice: keeping nothing (the caller drops each result), and with a ledger
+(each result written to disk and released).
+
+Run: ``python bench/bench_map.py`` (N = 1000), or ``--n 200`` for a short run. The table says
+the machine's load average, since the server and both clients share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+import imagewright
+from imagewright import EditRequest
+
+_MB = 1024 * 1024
+
+
+def rss_mb() -> float:
+    """This process's resident set size now, in MB."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / _MB
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def photo(side: int) -> bytes:
+    """A photo-like PNG (smooth noise), so the upload is not trivially small."""
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 255, (side // 32, side // 32, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(small).resize((side, side), Image.Resampling.BICUBIC).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "imagewright", "serve", "--port", str(port), "--quiet"]
+    proc = subprocess.Popen([*cmd, "--latency", str(latency)], stdout=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("imagewright serve did not start")
+
+
+async def run_map(url: str, source: bytes, n: int, conc: int, ledger: str | None) -> dict[str, Any]:
+    marks = {max(1, n // 10): 0.0, max(1, n // 2): 0.0, n: 0.0}
+    requests = [EditRequest(source, f"edit number {i}") for i in range(n)]
+    async with imagewright.AsyncClient(api_key="bench", base_url=url, timeout=600) as client:
+        t0 = time.perf_counter()
+        run = client.map(
+            requests, concurrency=conc, size="2048x2048", ledger=ledger, progress=False
+        )
+        done = 0
+        async for outcome in run:
+            assert isinstance(outcome, imagewright.Result), outcome
+            done += 1
+            if done in marks:
+                marks[done] = rss_mb()
+        wall = time.perf_counter() - t0
+    summary = run.summary
+    return {"wall": wall, "marks": marks, "peak": peak_rss_mb(), "summary": summary}
+
+
+async def run_openai(url: str, source: bytes, n: int, conc: int) -> dict[str, Any]:
+    import openai
+
+    gate = asyncio.Semaphore(conc)
+    client = openai.AsyncOpenAI(api_key="bench", base_url=url, timeout=600, max_retries=2)
+
+    async def one(i: int) -> None:
+        async with gate:
+            resp = await client.images.edit(
+                model="gpt-image-2",
+                image=("source.png", source, "image/png"),
+                prompt=f"edit number {i}",
+                size="2048x2048",  # type: ignore[arg-type]
+            )
+            assert resp.data is not None
+            base64.b64decode(resp.data[0].b64_json or "")  # the bytes, as map's Result holds
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    wall = time.perf_counter() - t0
+    await client.close()
+    return {"wall": wall, "peak": peak_rss_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="edits per pass (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=0.1, help="server latency, seconds")
+    parser.add_argument("--side", type=int, default=2048, help="image side in pixels")
+    parser.add_argument("--no-openai", action="store_true", help="skip the official SDK pass")
+    args = parser.parse_args()
+    source = photo(args.side)
+    proc, url = start_server(args.latency)
+    ideal = args.concurrency / args.latency
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, ledger in (("map", None), ("map + ledger", os.path.join(tmp, "l"))):
+                out = asyncio.run(run_map(url, source, args.n, args.concurrency, ledger))
+                rows.append((label, out))
+                print(f"{label}: {out['summary']}".replace("\n", "; "), file=sys.stderr)
+        if not args.no_openai:
+            rows.append(
+                (
+                    "openai AsyncOpenAI",
+                    asyncio.run(run_openai(url, source, args.n, args.concurrency)),
+                )
+            )
+    finally:
+        proc.terminate()
+        proc.wait()
+    load = os.getloadavg()
+    print(
+        f"\n{args.n} edits of {args.side}x{args.side} ({len(source) / _MB:.1f} MB PNG), "
+        f"concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms; "
+        f"ideal {ideal:.0f} req/s; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        f"on {os.cpu_count()} cores\n"
+    )
+    print("| pass | wall s | req/s | % of ideal | RSS MB at 10 % / 50 % / 100 % | peak RSS MB |")
+    print("|---|---:|---:|---:|---|---:|")
+    for label, out in rows:
+        rate = args.n / out["wall"]
+        marks = " / ".join(f"{v:.0f}" for v in out.get("marks", {}).values()) or "-"
+        print(
+            f"| {label} | {out['wall']:.1f} | {rate:.1f} | {100 * rate / ideal:.1f} | {marks} | "
+            f"{out['peak']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
