@@ -35,6 +35,7 @@ from .errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ReplayError,
     StreamError,
     UnprocessableEntityError,
     ValidationError,
@@ -54,6 +55,7 @@ if _typing.TYPE_CHECKING:
         regions,
         repair,
         sandbox,
+        session,
         sizing,
         text,
         typography,
@@ -79,6 +81,7 @@ if _typing.TYPE_CHECKING:
     from .prompt import Prompt, Text
     from .repair import TextRepair
     from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
+    from .session import AsyncSession, Session, SessionStep
     from .sizing import SizePlan, plan_size
     from .text import ExpectedText, Normalization, OcrEngine, OcrLine, StringCheck, TextCheck
     from .typography import GlyphError, TextFitError
@@ -106,6 +109,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "prompt": ("Prompt", "Text"),
     "repair": ("TextRepair",),
     "results": ("OutputImage", "PartialImage", "Result", "Timings", "Usage", "results_grid"),
+    "session": ("AsyncSession", "Session", "SessionStep"),
     "sizing": ("SizePlan", "plan_size"),
     "text": ("ExpectedText", "Normalization", "OcrEngine", "OcrLine", "StringCheck", "TextCheck"),
     "typography": ("GlyphError", "TextFitError"),
@@ -124,6 +128,7 @@ _SUBMODULES = (
     "regions",
     "repair",
     "sandbox",
+    "session",
     "sizing",
     "text",
     "typography",
@@ -156,6 +161,7 @@ __all__ = [
     "ApiCall",
     "AsyncClient",
     "AsyncConversation",
+    "AsyncSession",
     "AuthenticationError",
     "BadRequestError",
     "Budget",
@@ -201,7 +207,10 @@ __all__ = [
     "PreviewFeatureWarning",
     "Prompt",
     "RateLimitError",
+    "ReplayError",
     "Result",
+    "Session",
+    "SessionStep",
     "Shape",
     "SizePlan",
     "StreamError",
@@ -235,6 +244,7 @@ __all__ = [
     "repair",
     "results_grid",
     "sandbox",
+    "session",
     "sizing",
     "text",
     "typography",
