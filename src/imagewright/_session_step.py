@@ -72,18 +72,28 @@ class SessionStep:
         """Every pixel some step up to this one was allowed to change (the union of their
         editable areas, at this step's output size); ``None`` when a step had no mask (or used
         markup), which made the whole image editable."""
-        import numpy as np
 
         from ._imageops import editable
 
-        union: npt.NDArray[np.bool_] | None = None
-        for step in self.lineage():
-            mask = step.result.mask
-            if mask is None:
-                return None
-            area = editable(mask, self.output.size)
-            union = area if union is None else np.logical_or(union, area)
-        return union
+        # Walk up to the nearest step that knows its union (each step adds its own mask once;
+        # iterative, so a long session does not recurse), then fill in the steps below it.
+        name = "editable_since_source"
+        pending: list[SessionStep] = []
+        step: SessionStep | None = self
+        while step is not None and name not in step.__dict__:
+            pending.append(step)
+            step = step.parent
+        union: npt.NDArray[np.bool_] | None = None if step is None else step.__dict__[name]
+        everything = step is not None and union is None
+        for below in reversed(pending):
+            mask = below.result.mask
+            everything = everything or mask is None
+            if not everything:
+                own = editable(mask, below.output.size)
+                union = own if union is None else own | editable(union, below.output.size)
+            below.__dict__[name] = None if everything else union
+        known: npt.NDArray[np.bool_] | None = self.__dict__[name]
+        return known
 
     @cached_property
     def drift(self) -> Diff:
