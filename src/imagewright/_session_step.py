@@ -101,6 +101,8 @@ class SessionStep:
         :attr:`editable_since_source` (outside it is what every step promised to keep)."""
         from .diff import compute_diff
 
+        if self.parent is None and self.result.diff is not None and self.result.mask is not None:
+            return self.result.diff  # the first step's own diff is already against the source
         return compute_diff(self.origin.image, self.output.image, self.editable_since_source)
 
     @property
