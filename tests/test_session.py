@@ -133,6 +133,8 @@ async def test_moving_to_what_does_not_exist_names_what_does(make_client: Any) -
         session.checkout(7)
     with pytest.raises(ValidationError, match=r"target='mian': no such branch.*main"):
         session.checkout("mian")
+    with pytest.raises(ValidationError, match=r"for step 1, pass the number"):
+        session.checkout("1")
     with pytest.raises(ValidationError, match="name='main'"):
         session.branch("main")
     assert session.branch() == "branch-1"
@@ -151,6 +153,8 @@ async def test_bad_input_is_refused_before_anything_is_sent(make_client: Any) ->
         await _maybe(session.edit(EditRequest([], "x"), mask=LEFT))
     with pytest.raises(ValidationError, match="size"):
         await _maybe(session.edit("x", size="13x7"))
+    with pytest.raises(ValidationError, match="partial_images=2: a session's edits are not"):
+        await _maybe(session.edit("x", partial_images=2))
     assert _engine(client).billed_images == 0
     assert session.steps == ()
 

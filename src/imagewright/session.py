@@ -193,7 +193,10 @@ class BaseSession:
         """
         if isinstance(target, str):
             if target not in self._branches:
-                raise ValidationError(Problem("target", target, "no such branch", self._targets()))
+                hint = f" (for step {target}, pass the number)" if target.isdigit() else ""
+                raise ValidationError(
+                    Problem("target", target, f"no such branch{hint}", self._targets())
+                )
             self._branch = target
             return self.head
         self._branches[self._branch] = self._step(target)
@@ -278,7 +281,19 @@ class BaseSession:
                 "this session has no client (it was loaded to look at): load it with "
                 "Session.load(folder, client=client) to keep editing"
             )
-        return {**self.options, **options, "model": model or self.model}
+        merged = {**self.options, **options, "model": model or self.model}
+        streamed = [k for k in ("stream", "partial_images") if merged.get(k)]
+        if streamed:
+            raise ValidationError(
+                Problem(
+                    streamed[0],
+                    merged[streamed[0]],
+                    "a session's edits are not streamed",
+                    "no stream options (for previews, client.stream_edit(session.current.data, "
+                    "...))",
+                )
+            )
+        return merged
 
     @contextmanager
     def _editing(self) -> Iterator[None]:
