@@ -36,6 +36,7 @@ from .errors import (
     NotResentError,
     PermissionDeniedError,
     RateLimitError,
+    ReplayError,
     StreamError,
     UnprocessableEntityError,
     ValidationError,
@@ -57,6 +58,7 @@ if _typing.TYPE_CHECKING:
         regions,
         repair,
         sandbox,
+        session,
         sizing,
         text,
         typography,
@@ -84,6 +86,7 @@ if _typing.TYPE_CHECKING:
     from .prompt import Prompt, Text
     from .repair import TextRepair
     from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
+    from .session import AsyncSession, Session, SessionStep
     from .sizing import SizePlan, plan_size
     from .text import ExpectedText, Normalization, OcrEngine, OcrLine, StringCheck, TextCheck
     from .typography import GlyphError, TextFitError
@@ -113,6 +116,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "prompt": ("Prompt", "Text"),
     "repair": ("TextRepair",),
     "results": ("OutputImage", "PartialImage", "Result", "Timings", "Usage", "results_grid"),
+    "session": ("AsyncSession", "Session", "SessionStep"),
     "sizing": ("SizePlan", "plan_size"),
     "text": ("ExpectedText", "Normalization", "OcrEngine", "OcrLine", "StringCheck", "TextCheck"),
     "typography": ("GlyphError", "TextFitError"),
@@ -133,6 +137,7 @@ _SUBMODULES = (
     "regions",
     "repair",
     "sandbox",
+    "session",
     "sizing",
     "text",
     "typography",
@@ -166,6 +171,7 @@ __all__ = [
     "AsyncClient",
     "AsyncConversation",
     "AsyncMapRun",
+    "AsyncSession",
     "AuthenticationError",
     "BadRequestError",
     "Budget",
@@ -216,7 +222,10 @@ __all__ = [
     "PreviewFeatureWarning",
     "Prompt",
     "RateLimitError",
+    "ReplayError",
     "Result",
+    "Session",
+    "SessionStep",
     "Shape",
     "SizePlan",
     "StreamError",
@@ -252,6 +261,7 @@ __all__ = [
     "repair",
     "results_grid",
     "sandbox",
+    "session",
     "sizing",
     "text",
     "typography",

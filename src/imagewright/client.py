@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .masks import Editable
     from .repair import RepairOptions, TextRepair
     from .sandbox import Sandbox
+    from .session import AsyncSession, Session
 
 __all__ = [
     "AsyncClient",
@@ -790,6 +791,24 @@ class Client(BaseClient):
 
         return MapRun(Engine(self, requests, threaded=True, **args))
 
+    def session(
+        self,
+        source: ImageSource | Result,
+        *,
+        model: str | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        **options: Unpack[EditOptions],
+    ) -> Session:
+        """Start an iterative editing session on ``source`` (an image, or a Result's output).
+
+        Each ``session.edit(...)`` edits the current image; the session keeps the history,
+        undo, branches, replay and save/load (see :mod:`imagewright.session`). ``options``
+        are every edit's defaults; ``save_to`` saves the session after each step.
+        """
+        from .session import Session
+
+        return Session(self, source, model=model, save_to=save_to, **options)
+
 
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
@@ -1002,3 +1021,17 @@ class AsyncClient(BaseClient):
         from .mapping import AsyncMapRun
 
         return AsyncMapRun(Engine(self, requests, threaded=False, **args))
+
+    def session(
+        self,
+        source: ImageSource | Result,
+        *,
+        model: str | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        **options: Unpack[EditOptions],
+    ) -> AsyncSession:
+        """Start an iterative editing session on ``source``: ``await session.edit(...)``
+        (see :meth:`Client.session`)."""
+        from .session import AsyncSession
+
+        return AsyncSession(self, source, model=model, save_to=save_to, **options)

@@ -12,6 +12,7 @@
      │   └─ GlyphError                a character the chosen font cannot draw
      ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
      ├─ NotResentError                a ledger says an earlier attempt may have been billed; not sent again
+     ├─ ReplayError                   a session replay stopped at a failed step; the steps before it are kept
      └─ APIError                      something went wrong talking to the API
          ├─ APIStatusError            the server answered with an error status
          │   ├─ BadRequestError            400
@@ -77,6 +78,7 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
+    "ReplayError",
     "StreamError",
     "UnprocessableEntityError",
     "ValidationError",
@@ -200,6 +202,24 @@ class BudgetExceededError(ImagewrightError):
         self.estimate_usd = estimate_usd
         self.budget_usd = budget_usd
         self.spent_usd = spent_usd
+
+
+class ReplayError(ImagewrightError):
+    """A session's replay stopped at a step that failed (the failure is the ``__cause__``);
+    the steps replayed before it, already paid for, are kept on :attr:`session`.
+
+    Attributes:
+        session: The new session, holding every step replayed before the failure.
+        step: The number of the original step whose replay failed.
+    """
+
+    def __init__(self, session: Any, step: int, error: BaseException) -> None:
+        super().__init__(
+            f"replay stopped at step {step} ({type(error).__name__}: {error}); the "
+            f"{len(session.steps)} step(s) replayed before it are kept on .session"
+        )
+        self.session = session
+        self.step = step
 
 
 class APIError(ImagewrightError):
