@@ -28,6 +28,7 @@ from .models import (
     lookup,
     parse_size,
 )
+from .refs import is_ref, ref_problems
 
 __all__ = [
     "ApiCall",
@@ -522,6 +523,8 @@ def compile_edit(
     refs = _hook(request.prompt, "reference_images")
     if refs and model:
         sources = sources + list(refs(model))
+    if any(map(is_ref, sources)) or is_ref(request.mask):
+        return _compile_by_reference(c, request, sources, text, options, extra_body)
     images: list[EncodedImage] = []
     if not sources:
         c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
@@ -573,6 +576,32 @@ def compile_edit(
         images_as_list=request.images_as_list or len(images) > 1,
         mask=mask,
         markup=markup,
+    )
+
+
+def _compile_by_reference(
+    c: _Checker,
+    request: EditRequest,
+    sources: Sequence[Any],
+    text: str,
+    options: dict[str, Any],
+    extra_body: Mapping[str, Any] | None,
+) -> ApiCall:
+    """The JSON form of ``/images/edits``: every input named by a FileRef or an ImageURL."""
+    c.problems.extend(ref_problems(sources, request.mask, request.markup))
+    if len(sources) > MAX_EDIT_IMAGES:
+        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
+    check_fidelity(c, options.get("input_fidelity"))
+    options["images"] = [s.to_param() for s in sources if is_ref(s)]
+    options["mask"] = request.mask.to_param() if is_ref(request.mask) else None
+    return _conclude(
+        c,
+        EDITS,
+        text,
+        options,
+        extra_body,
+        finish=_hook(request.prompt, "finish"),
+        by_reference=True,
     )
 
 

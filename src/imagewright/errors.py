@@ -8,6 +8,7 @@
      ├─ ValidationError (ValueError)  a call that would be refused; lists *every* problem
      │   ├─ ImageInputError           an input image that cannot be sent (empty, corrupt, too big, ...)
      │   ├─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
+     │   ├─ UnsafeURLError            a URL imagewright refuses to fetch (private address, bad scheme)
      │   ├─ TextFitError              a layout text that cannot fit its box at a readable size
      │   └─ GlyphError                a character the chosen font cannot draw
      ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
@@ -77,6 +78,7 @@ __all__ = [
     "RateLimitError",
     "StreamError",
     "UnprocessableEntityError",
+    "UnsafeURLError",
     "ValidationError",
 ]
 
@@ -166,6 +168,11 @@ class ImageInputError(ValidationError):
 
 class MaskError(ValidationError):
     """A mask that cannot be sent: wrong size, wrong mode, nothing editable, or unreadable."""
+
+
+class UnsafeURLError(ValidationError):
+    """A URL imagewright will not fetch itself: a private, loopback or link-local address, or a
+    scheme other than http(s). Pass ``allow_private_urls=True`` to fetch it anyway."""
 
 
 class MissingExtraError(ImagewrightError, ImportError):
