@@ -12,6 +12,7 @@
      │   ├─ TextFitError              a layout text that cannot fit its box at a readable size
      │   └─ GlyphError                a character the chosen font cannot draw
      ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
+     ├─ BatchNotFinishedError         a Batch API job's results were asked for before it ended
      └─ APIError                      something went wrong talking to the API
          ├─ APIStatusError            the server answered with an error status
          │   ├─ BadRequestError            400
@@ -61,6 +62,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchNotFinishedError",
     "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
@@ -205,6 +207,11 @@ class BudgetExceededError(ImagewrightError):
         self.estimate_usd = estimate_usd
         self.budget_usd = budget_usd
         self.spent_usd = spent_usd
+
+
+class BatchNotFinishedError(ImagewrightError):
+    """A batch job's results were asked for while it still runs: call ``job.wait()`` first, or
+    ``job.results(partial=True)`` for the lines of the batches that already ended."""
 
 
 class APIError(ImagewrightError):
