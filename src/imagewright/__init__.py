@@ -21,6 +21,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchNotFinishedError,
     BudgetExceededError,
     ConfigurationError,
     ConflictError,
@@ -37,20 +38,24 @@ from .errors import (
     RateLimitError,
     StreamError,
     UnprocessableEntityError,
+    UnsafeURLError,
     ValidationError,
 )
 
 if _typing.TYPE_CHECKING:
     from . import (
+        batches,
         conversation,
         diff,
         errors,
+        files,
         images,
         layout,
         masks,
         models,
         pricing,
         prompt,
+        refs,
         regions,
         repair,
         sandbox,
@@ -60,6 +65,7 @@ if _typing.TYPE_CHECKING:
         verify,
     )
     from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
+    from .batches import AsyncBatchJob, BatchJob, BatchLineError, BatchStatus
     from .calls import ApiCall, Part
     from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
     from .conversation import (
@@ -71,12 +77,14 @@ if _typing.TYPE_CHECKING:
     )
     from .diff import Diff, compute_diff
     from .edit import EditRequest
+    from .files import FileObject, UploadCache
     from .images import EncodedImage
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
     from .masks import Mask, MaskFinding, MaskWarning
     from .models import UnknownModelWarning
     from .pricing import Budget, Cost, CostEstimate
     from .prompt import Prompt, Text
+    from .refs import FileRef, ImageURL
     from .repair import TextRepair
     from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
     from .sizing import SizePlan, plan_size
@@ -87,6 +95,7 @@ if _typing.TYPE_CHECKING:
 # Where each public name lives; ``__getattr__`` imports it on first access (PEP 562).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_compile": ("ExperimentalSizeWarning", "PreviewFeatureWarning"),
+    "batches": ("AsyncBatchJob", "BatchJob", "BatchLineError", "BatchStatus"),
     "calls": ("ApiCall", "Part"),
     "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
     "conversation": (
@@ -98,12 +107,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "diff": ("Diff", "compute_diff"),
     "edit": ("EditRequest",),
+    "files": ("FileObject", "UploadCache"),
     "images": ("EncodedImage",),
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
     "masks": ("Mask", "MaskFinding", "MaskWarning"),
     "models": ("UnknownModelWarning",),
     "pricing": ("Budget", "Cost", "CostEstimate"),
     "prompt": ("Prompt", "Text"),
+    "refs": ("FileRef", "ImageURL"),
     "repair": ("TextRepair",),
     "results": ("OutputImage", "PartialImage", "Result", "Timings", "Usage", "results_grid"),
     "sizing": ("SizePlan", "plan_size"),
@@ -112,15 +123,18 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "verify": ("Check",),
 }
 _SUBMODULES = (
+    "batches",
     "conversation",
     "diff",
     "errors",
+    "files",
     "images",
     "layout",
     "masks",
     "models",
     "pricing",
     "prompt",
+    "refs",
     "regions",
     "repair",
     "sandbox",
@@ -154,10 +168,15 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "ApiCall",
+    "AsyncBatchJob",
     "AsyncClient",
     "AsyncConversation",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJob",
+    "BatchLineError",
+    "BatchNotFinishedError",
+    "BatchStatus",
     "Budget",
     "BudgetExceededError",
     "Check",
@@ -175,12 +194,15 @@ __all__ = [
     "EncodedImage",
     "ExpectedText",
     "ExperimentalSizeWarning",
+    "FileObject",
+    "FileRef",
     "FinishWarning",
     "GenerateOptions",
     "GlyphError",
     "ImageInputError",
     "ImageOptions",
     "ImageSlot",
+    "ImageURL",
     "ImagewrightError",
     "InternalServerError",
     "Keep",
@@ -217,13 +239,17 @@ __all__ = [
     "TurnResult",
     "UnknownModelWarning",
     "UnprocessableEntityError",
+    "UnsafeURLError",
+    "UploadCache",
     "Usage",
     "ValidationError",
     "__version__",
+    "batches",
     "compute_diff",
     "conversation",
     "diff",
     "errors",
+    "files",
     "images",
     "layout",
     "masks",
@@ -231,6 +257,7 @@ __all__ = [
     "plan_size",
     "pricing",
     "prompt",
+    "refs",
     "regions",
     "repair",
     "results_grid",
