@@ -64,8 +64,8 @@ def _requests_from(path: Path, prompt: str | None, mask: str | None) -> list[tup
                 str(path.parent / i) for i in ([images] if isinstance(images, str) else images)
             ]
             m = str(path.parent / mask_path) if mask_path else mask
-            editable: Editable | None = "white" if m else None
-            out.append((custom_id, EditRequest(files, text, mask=m, editable=editable)))
+            white: Editable | None = "white" if m else None
+            out.append((custom_id, EditRequest(files, text, mask=m, editable=white)))
         else:
             out.append((custom_id, text))
     return out
