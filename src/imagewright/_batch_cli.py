@@ -146,8 +146,7 @@ def add_batch_command(sub: Any) -> None:
     status.add_argument(
         "job", metavar="JOB.json|ID", help="the handle saved by submit, or a batch id"
     )
-    status.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
-    status.set_defaults(func=_status, budget=None)
+    status.set_defaults(func=_status, budget=None, sandbox=False)
 
     collect = verbs.add_parser("collect", help="write a job's results, one folder per request")
     collect.add_argument("job", metavar="JOB.json", help="the handle saved by submit")
@@ -155,5 +154,4 @@ def add_batch_command(sub: Any) -> None:
     collect.add_argument("--wait", action="store_true", help="wait for the job to end first")
     collect.add_argument("--poll", type=float, default=5.0, help="seconds between polls (grows)")
     collect.add_argument("--quiet", action="store_true", help="no progress bar")
-    collect.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
-    collect.set_defaults(func=_collect, budget=None)
+    collect.set_defaults(func=_collect, budget=None, sandbox=False)
