@@ -161,7 +161,8 @@ class FileStore:
             return Part(param, stored.data, stored.filename, stored.content_type)
         url = str(ref["image_url"])
         if url.startswith("data:"):
-            return Part(param, _data_url(param, url), "image", None)
+            mime = url[5:].split(";", 1)[0].split(",", 1)[0] or None
+            return Part(param, _data_url(param, url), "image", mime)
         match = _CONTENT_URL.search(url.split("?", 1)[0])
         if match is None:
             raise Refusal(
