@@ -274,7 +274,7 @@ def _results(job: _Job, partial: bool, sources: bool) -> Flow[list[Result | Batc
             f"{status.total} requests done): call job.wait() first, or "
             "job.results(partial=True) for the batches that already ended"
         )
-    out: list[Result | BatchLineError] = []
+    found: dict[str, Result | BatchLineError] = {}
     for batch, (_, _, custom_ids) in zip(status.batches, job.batches, strict=True):
         state = str(batch.get("status"))
         if state not in TERMINAL:
@@ -289,8 +289,8 @@ def _results(job: _Job, partial: bool, sources: bool) -> Flow[list[Result | Batc
             line = job.lines[custom_id]
             if sources:
                 line = Line(custom_id, (yield from _with_sources(job, line.call)))
-            out.append(_line_result(line, answers.get(custom_id), state, batch))
-    return out
+            found[custom_id] = _line_result(line, answers.get(custom_id), state, batch)
+    return [found[c] for c in job.lines if c in found]  # in the order the requests were given
 
 
 def _with_sources(job: _Job, call: ApiCall) -> Flow[ApiCall]:
