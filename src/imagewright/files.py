@@ -9,9 +9,11 @@ shared by processes and runs, so a 5,000-line batch over 40 product photos uploa
 
 Examples:
     >>> import imagewright
+    >>> from PIL import Image
+    >>> photo = Image.new("RGB", (64, 64), "red")
     >>> with imagewright.Client.sandbox() as client:
-    ...     first = client.files.upload(b"\\x89PNG..." if False else _demo_png(), purpose="vision")
-    ...     again = client.files.upload(_demo_png(), purpose="vision")
+    ...     first = client.files.upload(photo)
+    ...     again = client.files.upload(photo)
     >>> first.id == again.id, client.sandbox_engine.files.uploads
     (True, 1)
 """
