@@ -34,6 +34,7 @@ from .errors import (
     MaskError,
     MissingExtraError,
     NotFoundError,
+    NotResentError,
     PermissionDeniedError,
     RateLimitError,
     StreamError,
@@ -51,6 +52,8 @@ if _typing.TYPE_CHECKING:
         files,
         images,
         layout,
+        ledger,
+        mapping,
         masks,
         models,
         pricing,
@@ -80,6 +83,8 @@ if _typing.TYPE_CHECKING:
     from .files import FileObject, UploadCache
     from .images import EncodedImage
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
+    from .ledger import Ledger
+    from .mapping import AsyncMapRun, Failure, MapRun, MapSummary
     from .masks import Mask, MaskFinding, MaskWarning
     from .models import UnknownModelWarning
     from .pricing import Budget, Cost, CostEstimate
@@ -110,6 +115,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "files": ("FileObject", "UploadCache"),
     "images": ("EncodedImage",),
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
+    "ledger": ("Ledger",),
+    "mapping": ("AsyncMapRun", "Failure", "MapRun", "MapSummary"),
     "masks": ("Mask", "MaskFinding", "MaskWarning"),
     "models": ("UnknownModelWarning",),
     "pricing": ("Budget", "Cost", "CostEstimate"),
@@ -130,6 +137,8 @@ _SUBMODULES = (
     "files",
     "images",
     "layout",
+    "ledger",
+    "mapping",
     "masks",
     "models",
     "pricing",
@@ -171,6 +180,7 @@ __all__ = [
     "AsyncBatchJob",
     "AsyncClient",
     "AsyncConversation",
+    "AsyncMapRun",
     "AuthenticationError",
     "BadRequestError",
     "BatchJob",
@@ -194,6 +204,7 @@ __all__ = [
     "EncodedImage",
     "ExpectedText",
     "ExperimentalSizeWarning",
+    "Failure",
     "FileObject",
     "FileRef",
     "FinishWarning",
@@ -207,6 +218,9 @@ __all__ = [
     "InternalServerError",
     "Keep",
     "Layout",
+    "Ledger",
+    "MapRun",
+    "MapSummary",
     "Mask",
     "MaskError",
     "MaskFinding",
@@ -214,6 +228,7 @@ __all__ = [
     "MissingExtraError",
     "Normalization",
     "NotFoundError",
+    "NotResentError",
     "OcrEngine",
     "OcrLine",
     "OutputImage",
@@ -252,6 +267,8 @@ __all__ = [
     "files",
     "images",
     "layout",
+    "ledger",
+    "mapping",
     "masks",
     "models",
     "plan_size",

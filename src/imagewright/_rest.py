@@ -104,9 +104,9 @@ def _parse(req: Req, response: httpx2.Response, content: bytes) -> Any:
         ) from exc
 
 
-def _checked(response: httpx2.Response, content: bytes) -> None:
+def _checked(response: httpx2.Response, content: bytes, opts: _transport.SendOptions) -> None:
     if response.status_code >= 400:
-        raise _transport._classify_status(response, content)
+        raise _transport._classify_status(response, content, opts)
 
 
 def send(client: Client, req: Req) -> Any:
@@ -129,7 +129,7 @@ def send(client: Client, req: Req) -> Any:
             _transport._scrub(request)
         if req.url is not None:
             return response  # not the API: the flow reads the status (and redirects) itself
-        _checked(response, response.content)
+        _checked(response, response.content, opts)
         return _parse(req, response, response.content)
 
     try:
@@ -158,7 +158,7 @@ async def asend(client: AsyncClient, req: Req) -> Any:
             _transport._scrub(request)
         if req.url is not None:
             return response  # not the API: the flow reads the status (and redirects) itself
-        _checked(response, response.content)
+        _checked(response, response.content, opts)
         return _parse(req, response, response.content)
 
     try:

@@ -93,6 +93,9 @@ class SendOptions:
     retry_ambiguous: bool
     idempotency_key: str = field(default_factory=lambda: f"imagewright-{uuid.uuid4()}")
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    on_status: Callable[[int, float | None], None] | None = None
+    """Told of every error status (and its ``retry-after`` seconds), before any retry: how
+    ``map`` sees 429s to adapt its concurrency."""
 
 
 def build_request(
@@ -551,7 +554,7 @@ def send(
                 content = response.read()
             finally:
                 response.close()
-            raise _classify_status(response, content)
+            raise _classify_status(response, content, opts)
         return response
 
     try:
@@ -618,7 +621,7 @@ async def asend(
                 content = await response.aread()
             finally:
                 await response.aclose()
-            raise _classify_status(response, content)
+            raise _classify_status(response, content, opts)
         return response
 
     import tenacity
@@ -693,7 +696,9 @@ def _body_read_error(
     return error
 
 
-def _classify_status(response: httpx2.Response, content: bytes) -> Exception:
+def _classify_status(response: httpx2.Response, content: bytes, opts: SendOptions) -> Exception:
+    if opts.on_status is not None:
+        opts.on_status(response.status_code, retry_after_seconds(response.headers))
     error = status_error(response, content)
     retry, reason = should_retry_response(response)
     if not retry:

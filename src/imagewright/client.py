@@ -14,11 +14,13 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
     Callable,
     Generator,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
     from .conversation import AsyncConversation, Conversation, ConversationOptions
     from .files import AsyncFiles, Files, UploadCache
     from .images import ImageSource
+    from .ledger import Ledger
+    from .mapping import AsyncMapRun, MapRun
     from .masks import Editable
     from .repair import RepairOptions, TextRepair
     from .sandbox import Sandbox
@@ -511,6 +515,11 @@ def _require_stream(call: ApiCall) -> None:
         )
 
 
+def _map_args(given: dict[str, Any]) -> dict[str, Any]:
+    """``map``'s own arguments, and the shared request options as ``options``."""
+    return {k: v for k, v in given.items() if k not in ("self", "requests", "__class__")}
+
+
 def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Separate body options from transport options."""
     body = {k: v for k, v in options.items() if k not in _TRANSPORT_KEYS}
@@ -615,7 +624,9 @@ class Client(BaseClient):
         """Send an already compiled call and wait for its :class:`Result`."""
         if call.stream:
             raise ValueError("this call streams; use send_stream()")
-        opts = self._send_options(transport)
+        return self._send(call, self._send_options(transport))
+
+    def _send(self, call: ApiCall, opts: _transport.SendOptions) -> Result:
         with self._held(call) as held:
             out = _transport.send(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
@@ -795,6 +806,39 @@ class Client(BaseClient):
 
         return Conversation(self, model, **options)
 
+    def map(
+        self,
+        requests: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        ordered: bool = False,
+        ledger: str | os.PathLike[str] | Ledger | None = None,
+        budget: float | Budget | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        retry_ambiguous: bool = False,
+        **options: Any,
+    ) -> MapRun:
+        """Send many requests with bounded, adaptive concurrency; iterate the run for outcomes.
+
+        See :mod:`imagewright.mapping`. ``requests`` are prompts, ``EditRequest`` objects,
+        ``(request, {options})`` tuples or dicts; ``options`` are shared by all of them. Each
+        outcome is a :class:`Result` or a :class:`~imagewright.mapping.Failure`; ``ledger=``
+        resumes and shares a batch, ``budget=`` stops sending at a spend, ``save_to=`` writes
+        each result folder; ``run.summary`` tells what happened.
+
+        Examples:
+            >>> with Client.sandbox() as client:
+            ...     run = client.map(["a fox", "an owl"], size="1024x1024", progress=False)
+            ...     print(len(list(run)), run.summary.succeeded)
+            2 2
+        """
+        args = _map_args(locals())
+        from ._map_engine import Engine
+        from .mapping import MapRun
+
+        return MapRun(Engine(self, requests, threaded=True, **args))
+
 
 class AsyncClient(BaseClient):
     """The asynchronous client: the same API as :class:`Client`, with ``await``."""
@@ -846,7 +890,9 @@ class AsyncClient(BaseClient):
         """Send an already compiled call and wait for its :class:`Result`."""
         if call.stream:
             raise ValueError("this call streams; use send_stream()")
-        opts = self._send_options(transport)
+        return await self._send(call, self._send_options(transport))
+
+    async def _send(self, call: ApiCall, opts: _transport.SendOptions) -> Result:
         with self._held(call) as held:
             out = await _transport.asend(self.http, self.settings, call, opts)
         assert isinstance(out, Result)
@@ -1008,3 +1054,24 @@ class AsyncClient(BaseClient):
         from .conversation import AsyncConversation
 
         return AsyncConversation(self, model, **options)
+
+    def map(
+        self,
+        requests: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        ordered: bool = False,
+        ledger: str | os.PathLike[str] | Ledger | None = None,
+        budget: float | Budget | None = None,
+        save_to: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        retry_ambiguous: bool = False,
+        **options: Any,
+    ) -> AsyncMapRun:
+        """Send many requests (see :meth:`Client.map`): ``async for`` the outcomes, or
+        ``await`` the run for the list of them."""
+        args = _map_args(locals())
+        from ._map_engine import Engine
+        from .mapping import AsyncMapRun
+
+        return AsyncMapRun(Engine(self, requests, threaded=False, **args))

@@ -13,6 +13,7 @@
      │   └─ GlyphError                a character the chosen font cannot draw
      ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
      ├─ BatchNotFinishedError         a Batch API job's results were asked for before it ended
+     ├─ NotResentError                a ledger says an earlier attempt may have been billed; not sent again
      └─ APIError                      something went wrong talking to the API
          ├─ APIStatusError            the server answered with an error status
          │   ├─ BadRequestError            400
@@ -75,6 +76,7 @@ __all__ = [
     "MaskError",
     "MissingExtraError",
     "NotFoundError",
+    "NotResentError",
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
@@ -391,3 +393,22 @@ def status_error_class(status_code: int, code: str | None) -> type[APIStatusErro
     if status_code >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+class NotResentError(ImagewrightError):
+    """A ledger records that an earlier attempt at this request may have been billed (it
+    failed after its body was sent, or its process died while sending), so ``map`` did not
+    send it again. Pass ``retry_ambiguous=True`` to send it anyway (it may be paid twice).
+
+    Attributes:
+        fingerprint: The request's fingerprint (its ledger row).
+        reason: What the ledger recorded about the earlier attempt.
+    """
+
+    def __init__(self, fingerprint: str, reason: str | None) -> None:
+        super().__init__(
+            f"request {fingerprint[:12]} was not sent again: an earlier attempt may have been "
+            f"billed ({reason or 'no reason recorded'}); pass retry_ambiguous=True to resend it"
+        )
+        self.fingerprint = fingerprint
+        self.reason = reason

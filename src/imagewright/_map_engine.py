@@ -1,0 +1,470 @@
+"""The one engine behind ``Client.map`` and ``AsyncClient.map`` (see :mod:`imagewright.mapping`).
+
+An asyncio loop drives every request: parse and compile it (in a worker thread), claim it in
+the ledger, reserve its estimate against the budget, send it, save the result and record it.
+Only sending differs between the clients: the async client awaits its own ``_send``; the sync
+client runs its ``_send`` in a thread pool sized to the concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._map_items import Item, compile_item, parse_item, transport_options
+from .errors import BudgetExceededError, NotResentError, Problem, ValidationError
+from .ledger import Ledger
+from .mapping import Failure, MapSummary, Outcome
+from .pricing import Budget, estimate_call
+from .results import Result
+
+if TYPE_CHECKING:
+    from ._transport import SendOptions
+    from .calls import ApiCall
+    from .client import BaseClient
+
+__all__ = ["Engine", "Limiter"]
+
+T = TypeVar("T")
+Sender = Callable[["ApiCall", "SendOptions"], Awaitable[Result]]
+
+_POLL_S = 0.2  # how often to look again at a request another process is sending
+_END = object()
+
+
+class Limiter:
+    """A bound on requests in flight: halved on a 429 (once per wave), then raised by one per
+    success once no 429 came for twice the last ``retry-after``."""
+
+    def __init__(self, limit: int) -> None:
+        self.ceiling = self.limit = self.lowest = limit
+        self.active = 0
+        self.throttled = 0
+        self._cond = asyncio.Condition()
+        self._cut_at = -math.inf
+        self._last_429 = -math.inf
+        self._hold = 1.0
+
+    async def acquire(self) -> None:
+        """Wait for a free slot and take it."""
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+
+    async def release(self) -> None:
+        """Give a slot back."""
+        async with self._cond:
+            self.active -= 1
+            self._cond.notify_all()
+
+    def on_status(self, status: int, retry_after: float | None) -> None:
+        """The transport saw an error status (runs on the loop's thread)."""
+        if status != 429:
+            return
+        now = time.monotonic()
+        self.throttled += 1
+        self._last_429 = now
+        self._hold = max(retry_after if retry_after is not None else 1.0, 0.05)
+        # The 429s of one wave arrive together: cut once for them, not once each.
+        if now - self._cut_at >= self._hold:
+            self.limit = max(1, self.limit // 2)
+            self.lowest = min(self.lowest, self.limit)
+            self._cut_at = now
+
+    def on_success(self) -> None:
+        """A request succeeded: recover one step when the 429s have stopped."""
+        if self.limit < self.ceiling and time.monotonic() - self._last_429 >= 2 * self._hold:
+            self.limit += 1
+
+
+class Engine:
+    """One batch: validated arguments, counters, and the coroutine that runs it."""
+
+    def __init__(
+        self,
+        client: BaseClient,
+        requests: Iterable[Any],
+        *,
+        threaded: bool,
+        concurrency: int,
+        ordered: bool,
+        ledger: str | os.PathLike[str] | Ledger | None,
+        budget: float | Budget | None,
+        save_to: str | os.PathLike[str] | None,
+        progress: bool,
+        retry_ambiguous: bool,
+        options: dict[str, Any],
+    ) -> None:
+        _check_args(concurrency, ordered, progress, retry_ambiguous, budget, save_to, ledger)
+        if isinstance(requests, (str, bytes)) or not isinstance(requests, Iterable):
+            raise ValidationError(
+                Problem(
+                    "requests",
+                    requests,
+                    "map() takes an iterable of requests",
+                    "a list of prompts, EditRequests, (request, {options}) tuples or dicts",
+                )
+            )
+        self.client = client
+        self.threaded = threaded
+        self.concurrency = concurrency
+        self.ordered = ordered
+        self.retry_ambiguous = retry_ambiguous
+        self.progress = progress
+        self.options = options
+        self.budget = Budget(budget) if isinstance(budget, (int, float)) else budget
+        self.save_to = Path(save_to) if save_to is not None else None
+        self._owns_ledger = ledger is not None and not isinstance(ledger, Ledger)
+        self.ledger: Ledger | None = (
+            ledger if isinstance(ledger, Ledger) or ledger is None else Ledger(ledger)
+        )
+        client._send_options(transport_options(_EMPTY, options))  # no key, bad retries: now
+        self.total = len(requests) if isinstance(requests, Sequence) else None
+        # A list is checked whole (cheap: no image is read); its first request is compiled,
+        # so a mistake shared by every request is raised before anything is sent.
+        self._requests = requests
+        first = None
+        if isinstance(requests, Sequence):
+            parsed = [parse_item(i, r) for i, r in enumerate(requests)]
+            first = parsed[0] if parsed else None
+        self._first = (0, compile_item(client, first, options)) if first is not None else None
+        self.sent = self.succeeded = self.reused = self.failed = self.ambiguous = 0
+        self.not_sent: list[int] = []
+        self.cost_usd = 0.0
+        self.requests = 0
+        self._t0 = self._t1 = time.monotonic()
+        self._stopped = False
+        self._closing = False
+        self.limiter: Limiter | None = None
+
+    # ---- summary -------------------------------------------------------------------------
+
+    def summary(self) -> MapSummary:
+        """The counters as a :class:`MapSummary`."""
+        limiter = self.limiter
+        return MapSummary(
+            requests=self.requests,
+            sent=self.sent,
+            succeeded=self.succeeded,
+            reused=self.reused,
+            failed=self.failed,
+            ambiguous=self.ambiguous,
+            not_sent=tuple(sorted(self.not_sent)),
+            cost_usd=self.cost_usd,
+            wall_s=(self._t1 if self._closing else time.monotonic()) - self._t0,
+            throttled=limiter.throttled if limiter else 0,
+            min_concurrency=limiter.lowest if limiter else self.concurrency,
+        )
+
+    def close(self) -> None:
+        """Close the ledger if this batch opened it."""
+        if self._owns_ledger and self.ledger is not None:
+            self.ledger.close()
+
+    # ---- the run -------------------------------------------------------------------------
+
+    async def run(self) -> AsyncGenerator[Outcome, None]:
+        """Yield one outcome per request (as they complete, or in order)."""
+        from ._map_progress import Progress
+
+        loop = asyncio.get_running_loop()
+        self.limiter = Limiter(self.concurrency)
+        self._work = ThreadPoolExecutor(4, thread_name_prefix="imagewright-map-io")
+        self._sender = self._make_sender(loop)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.concurrency)
+        self._emitted = 0
+        self._window = asyncio.Condition()
+        self.bar = Progress(self, self.total, enabled=self.progress)
+        self._t0 = time.monotonic()
+        tasks: set[asyncio.Task[None]] = set()
+        dispatcher = asyncio.create_task(self._dispatch(tasks))
+        beat = asyncio.create_task(self._heartbeat()) if self.ledger is not None else None
+        buffer: dict[int, Outcome] = {}
+        try:
+            while (got := await self._queue.get()) is not _END:
+                index, outcome = got
+                self.bar.done(outcome)
+                if not self.ordered:
+                    yield outcome
+                    continue
+                buffer[index] = outcome
+                while self._emitted in buffer:
+                    out = buffer.pop(self._emitted)
+                    async with self._window:
+                        self._emitted += 1
+                        self._window.notify_all()
+                    yield out
+        finally:
+            self._closing = True
+            dispatcher.cancel()
+            # Requests in flight finish and are recorded; their outcomes are not yielded.
+            while tasks or not dispatcher.done():
+                while not self._queue.empty():
+                    self._queue.get_nowait()
+                await asyncio.wait([*tasks, dispatcher], timeout=0.05)
+            if beat is not None:
+                beat.cancel()
+            self._t1 = time.monotonic()
+            self.bar.close()
+            self._work.shutdown(wait=False)
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+
+    def _make_sender(self, loop: asyncio.AbstractEventLoop) -> Sender:
+        client: Any = self.client
+        self._pool: ThreadPoolExecutor | None = None
+        if not self.threaded:
+            send: Sender = client._send
+            return send
+        # Make the lazily created HTTP client now: threads racing to create it would each
+        # make one, and all but the last would leak their connections.
+        client.http  # noqa: B018
+        pool = self._pool = ThreadPoolExecutor(
+            self.concurrency, thread_name_prefix="imagewright-map"
+        )
+
+        def threaded(call: ApiCall, opts: SendOptions) -> Awaitable[Result]:
+            return loop.run_in_executor(pool, client._send, call, opts)
+
+        return threaded
+
+    async def _io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (compile, disk, ledger) off the loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._work, lambda: fn(*args, **kwargs))
+
+    async def _heartbeat(self) -> None:
+        assert self.ledger is not None
+        while True:
+            await asyncio.sleep(self.ledger.lease / 3)
+            await self._io(self.ledger.heartbeat)
+
+    async def _dispatch(self, tasks: set[asyncio.Task[None]]) -> None:
+        assert self.limiter is not None
+        try:
+            for index, request in enumerate(self._requests):
+                try:
+                    item: Item | Failure = parse_item(index, request)
+                except ValidationError as exc:  # a generator's bad request: its own outcome
+                    item = Failure(index, None, request, exc, False, "failed")
+                self.requests += 1
+                if self.ordered:
+                    await self._wait_window(index)
+                await self.limiter.acquire()
+                task = asyncio.create_task(self._one(index, item))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            while tasks:
+                await asyncio.wait(set(tasks))
+        finally:
+            if not self._closing:
+                await self._queue.put(_END)
+
+    async def _wait_window(self, index: int) -> None:
+        """Ordered output: stay at most two concurrencies ahead of what was yielded, so the
+        results waiting for a slow earlier one stay few."""
+        async with self._window:
+            await self._window.wait_for(lambda: index < self._emitted + 2 * self.concurrency)
+
+    async def _one(self, index: int, item: Item | Failure) -> None:
+        assert self.limiter is not None
+        try:
+            outcome = item if isinstance(item, Failure) else await self._process(item)
+            if isinstance(outcome, Failure):
+                self._count_failure(outcome)
+            if not self._closing:
+                await self._queue.put((index, outcome))
+        finally:
+            await self.limiter.release()
+
+    def _count_failure(self, failure: Failure) -> None:
+        if failure.status == "not_sent":
+            self.not_sent.append(failure.index)
+        elif failure.status == "ambiguous":
+            self.ambiguous += 1
+        else:
+            self.failed += 1
+
+    async def _process(self, item: Item) -> Outcome:
+        def fail(exc: BaseException, billed: bool, status: Any, fp: str | None = None) -> Failure:
+            return Failure(item.index, item.key, item.request, exc, billed, status, fp)
+
+        try:
+            call = await self._compiled(item)
+        except Exception as exc:
+            return fail(exc, False, "failed")
+        fp = call.fingerprint
+        if self.ledger is not None:
+            early = await self._claim(item, fp)
+            if early is not None:
+                return early
+        try:
+            if self._stopped or self._closing:
+                raise BudgetExceededError(
+                    "the batch's budget was reached before this request; nothing was sent",
+                    estimate_usd=0.0,
+                    budget_usd=self.budget.limit_usd if self.budget else 0.0,
+                    spent_usd=self.budget.spent_usd if self.budget else 0.0,
+                )
+            held = self.budget.reserve(estimate_call(call)) if self.budget else None
+        except BudgetExceededError as exc:
+            self._stopped = True
+            if self.ledger is not None:
+                await self._io(self.ledger.release, fp)
+            return fail(exc, False, "not_sent", fp)
+        return await self._send(item, call, held, fail)
+
+    async def _compiled(self, item: Item) -> ApiCall:
+        if self._first is not None and self._first[0] == item.index:
+            call = self._first[1]
+            self._first = None
+        else:
+            call = await self._io(compile_item, self.client, item, self.options)
+        await self._io(lambda: call.fingerprint)  # hashing the inputs: off the loop
+        return call
+
+    async def _claim(self, item: Item, fp: str) -> Failure | Result | None:
+        """Claim ``fp``; a result or failure when it must not be sent by this run."""
+        assert self.ledger is not None
+        assert self.limiter is not None
+        while True:
+            claim = await self._io(
+                self.ledger.claim, fp, item.key, retry_ambiguous=self.retry_ambiguous
+            )
+            if claim.status == "won":
+                return None
+            entry = claim.entry
+            if claim.status == "done" and entry.folder:
+                try:
+                    result = await self._io(Result.load, entry.folder)
+                except (OSError, ValueError) as exc:  # paid for, but its folder is gone
+                    return Failure(item.index, item.key, item.request, exc, True, "ambiguous", fp)
+                self.reused += 1
+                return result
+            if claim.status in ("ambiguous", "done"):
+                err = NotResentError(fp, entry.error)
+                return Failure(item.index, item.key, item.request, err, True, "ambiguous", fp)
+            # Another process (or an identical request of this batch) is sending it: wait,
+            # without holding a slot.
+            await self.limiter.release()
+            await asyncio.sleep(_POLL_S)
+            await self.limiter.acquire()
+
+    async def _send(
+        self, item: Item, call: ApiCall, held: Any, fail: Callable[..., Failure]
+    ) -> Outcome:
+        assert self.limiter is not None
+        fp = call.fingerprint
+        loop = asyncio.get_running_loop()
+        opts = self.client._send_options(transport_options(item, self.options))
+        limiter = self.limiter
+
+        def seen(status: int, after: float | None) -> None:
+            loop.call_soon_threadsafe(limiter.on_status, status, after)
+
+        opts.on_status = seen
+        if self.ledger is not None:
+            await self._io(self.ledger.sending, fp)
+        self.sent += 1
+        self.bar.in_flight(+1)
+        try:
+            result = await self._sender(call, opts)
+        except asyncio.CancelledError:
+            if self.ledger is not None:
+                self.ledger.failed(fp, "cancelled while sending", may_have_been_billed=True)
+            raise
+        except Exception as exc:
+            billed = _may_have_been_billed(exc)
+            self.client._settle(held, error=exc)
+            if self.ledger is not None:
+                await self._io(self.ledger.failed, fp, exc, may_have_been_billed=billed)
+            return fail(exc, billed, "ambiguous" if billed else "failed", fp)
+        finally:
+            self.bar.in_flight(-1)
+        self.client._settle(held, result)
+        limiter.on_success()
+        self.succeeded += 1
+        self.cost_usd += result.cost.total_usd if result.cost is not None else 0.0
+        await self._record(item, result, fp)
+        return result
+
+    async def _record(self, item: Item, result: Result, fp: str) -> None:
+        """Save the result (``save_to`` or the ledger's folder) and record it as done."""
+        folder = self._folder(item, fp)
+        if folder is None:
+            return
+        try:
+            saved = await self._io(_save, result, folder, overwrite=self.save_to is None)
+        except Exception as exc:  # the result is still returned; the ledger says what happened
+            if self.ledger is not None:
+                note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
+                await self._io(self.ledger.failed, fp, note, may_have_been_billed=True)
+            return
+        if self.ledger is not None:
+            cost = result.cost.total_usd if result.cost is not None else None
+            await self._io(self.ledger.done, fp, folder=str(saved), cost_usd=cost)
+
+    def _folder(self, item: Item, fp: str) -> Path | None:
+        if self.save_to is not None:
+            return self.save_to / item.name
+        if self.ledger is not None:
+            return self.ledger.path.with_name(self.ledger.path.name + ".results") / fp[:32]
+        return None
+
+
+_EMPTY = Item(0, None, None, "generate", None, {})
+
+
+def _save(result: Result, folder: Path, *, overwrite: bool) -> Path:
+    """Save without replacing another request's result: a taken name gets the fingerprint."""
+    try:
+        return result.save(folder, overwrite=overwrite, pictures=False)
+    except FileExistsError:
+        other = folder.with_name(f"{folder.name}-{result.call.fingerprint[:8]}")
+        return result.save(other, overwrite=True, pictures=False)
+
+
+def _may_have_been_billed(exc: BaseException) -> bool:
+    from .client import _not_billed
+
+    return not _not_billed(exc)
+
+
+def _is_money(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _check_args(
+    concurrency: object,
+    ordered: object,
+    progress: object,
+    retry_ambiguous: object,
+    budget: object,
+    save_to: object,
+    ledger: object,
+) -> None:
+    problems: list[Problem] = []
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        problems.append(Problem("concurrency", concurrency, "must be an integer", "1 or more"))
+    for name, value in (("ordered", ordered), ("progress", progress)):
+        if not isinstance(value, bool):
+            problems.append(Problem(name, value, "must be a bool", "True or False"))
+    if not isinstance(retry_ambiguous, bool):
+        problems.append(Problem("retry_ambiguous", retry_ambiguous, "must be a bool"))
+    if budget is not None and not isinstance(budget, Budget) and not _is_money(budget):
+        problems.append(
+            Problem("budget", budget, "a spending limit", "US dollars >= 0, or a Budget")
+        )
+    for name, value in (("save_to", save_to), ("ledger", ledger)):
+        if value is not None and not isinstance(value, (str, os.PathLike, Ledger)):
+            problems.append(Problem(name, value, "must be a folder or file path", "str or Path"))
+    if isinstance(save_to, Ledger):
+        problems.append(Problem("save_to", save_to, "must be a folder path", "str or Path"))
+    if problems:
+        raise ValidationError(problems)

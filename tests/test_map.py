@@ -1,0 +1,184 @@
+"""``client.map`` on both clients, against the sandbox: outcomes, faults, budget, order, ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import imagewright
+from imagewright import Failure, MapSummary, Result
+
+from .conftest import AnyClient
+
+
+async def run_map(client: AnyClient, requests: Any, **kw: Any) -> tuple[list[Any], MapSummary]:
+    run = client.client.map(requests, progress=False, **kw)
+    outs = [o async for o in run] if client.is_async else list(run)
+    return outs, run.summary
+
+
+def prompts(n: int, tag: str = "") -> list[str]:
+    return [f'a sign that says "{tag}{i}"' for i in range(n)]
+
+
+def prompt_of(outcome: Any) -> str:
+    return outcome.call.prompt if isinstance(outcome, Result) else outcome.request
+
+
+async def test_every_request_gets_one_outcome_under_a_fault_script(make_client: Any) -> None:
+    # A 429 storm on the first wave, then resets before and after the body, and 5xx.
+    script = ["429"] * 8 + ["reset_before", "500", "reset_after", "503", "429", None]
+    script += ["reset_after", "500"]
+    client = make_client.sandbox(faults=script, retry_after=0.05)
+    requests = prompts(24)
+    outs, summary = await run_map(client, requests, concurrency=8, quality="low", max_retries=6)
+    sandbox = client.client.sandbox_engine
+    assert sorted(map(prompt_of, outs)) == sorted(requests)  # exactly one outcome each
+    failures = [o for o in outs if isinstance(o, Failure)]
+    assert len(failures) == 2  # the two resets after the body: not retried, maybe billed
+    assert all(f.may_have_been_billed and f.status == "ambiguous" for f in failures)
+    assert all(isinstance(f.error, imagewright.APIConnectionError) for f in failures)
+    # Every request was billed exactly once, the ambiguous ones included: none twice.
+    assert sandbox.billed_images == len(requests)
+    assert (summary.succeeded, summary.ambiguous, summary.sent) == (22, 2, 24)
+    assert summary.throttled == 9
+    assert summary.min_concurrency <= 4  # halved by the storm
+
+
+async def test_the_first_429_wave_halves_concurrency_once(make_client: Any) -> None:
+    client = make_client.sandbox(faults=["429"] * 4, retry_after=0.05)
+    _, summary = await run_map(client, prompts(8), concurrency=4, quality="low")
+    assert summary.throttled == 4
+    assert summary.min_concurrency == 2  # one wave, one halving (not 4 -> 1)
+    assert summary.succeeded == 8
+
+
+async def test_ordered_and_unordered(make_client: Any) -> None:
+    client = make_client.sandbox()
+    slow = {"extra_headers": {"X-Sandbox-Latency": "0.4"}}
+    requests: list[Any] = [(p, slow) if i == 0 else p for i, p in enumerate(prompts(6))]
+    outs, _ = await run_map(client, requests, concurrency=6, quality="low")
+    assert prompt_of(outs[-1]) == prompts(6)[0]  # as completed: the slow one comes last
+    outs, _ = await run_map(client, requests, concurrency=6, quality="low", ordered=True)
+    assert [prompt_of(o) for o in outs] == prompts(6)
+
+
+async def test_budget_stops_sending_and_says_what_was_not_sent(make_client: Any) -> None:
+    client = make_client.sandbox()
+    one = client.client.estimate(prompts(1)[0], quality="low", size="1024x1024").high_usd
+    outs, summary = await run_map(
+        client, prompts(10), concurrency=1, quality="low", size="1024x1024", budget=one * 3.5
+    )
+    sandbox = client.client.sandbox_engine
+    assert summary.succeeded == sandbox.billed_images == 3
+    assert summary.not_sent == (3, 4, 5, 6, 7, 8, 9)
+    unsent = [o for o in outs if isinstance(o, Failure)]
+    assert [f.index for f in unsent] == list(summary.not_sent)
+    assert all(f.status == "not_sent" and not f.may_have_been_billed for f in unsent)
+    assert all(isinstance(f.error, imagewright.BudgetExceededError) for f in unsent)
+    assert summary.cost_usd <= one * 3.5
+    assert "not sent (budget): requests 3, 4" in str(summary)
+
+
+async def test_ledger_rerun_returns_paid_results_from_disk(
+    make_client: Any, tmp_path: Path
+) -> None:
+    client = make_client.sandbox()
+    ledger = tmp_path / "batch.ledger"
+    first, s1 = await run_map(client, prompts(5), ledger=ledger, quality="low")
+    again, s2 = await run_map(client, prompts(5), ledger=ledger, quality="low")
+    assert client.client.sandbox_engine.billed_images == 5
+    assert (s1.sent, s2.sent, s2.reused) == (5, 0, 5)
+    assert sorted(o.output.data for o in again) == sorted(o.output.data for o in first)
+
+
+async def test_identical_requests_in_one_batch_are_sent_once_with_a_ledger(
+    make_client: Any, tmp_path: Path
+) -> None:
+    client = make_client.sandbox()
+    outs, summary = await run_map(client, ["a fox"] * 4, ledger=tmp_path / "l", quality="low")
+    assert client.client.sandbox_engine.billed_images == 1
+    assert (summary.sent, summary.reused) == (1, 3)
+    assert len({o.output.data for o in outs}) == 1
+
+
+async def test_ambiguous_failures_are_not_resent_unless_asked(
+    make_client: Any, tmp_path: Path
+) -> None:
+    client = make_client.sandbox(faults=["reset_after"])
+    ledger = tmp_path / "l"
+    (failure,), _ = await run_map(client, ["a fox"], ledger=ledger)
+    assert failure.may_have_been_billed
+    (again,), summary = await run_map(client, ["a fox"], ledger=ledger)
+    assert isinstance(again.error, imagewright.NotResentError)
+    assert "retry_ambiguous=True" in str(again.error)
+    assert summary.sent == 0
+    (result,), summary = await run_map(client, ["a fox"], ledger=ledger, retry_ambiguous=True)
+    assert isinstance(result, Result)
+    assert client.client.sandbox_engine.billed_images == 2  # the caller chose to pay again
+
+
+async def test_save_to_names_folders_by_key_or_index(make_client: Any, tmp_path: Path) -> None:
+    client = make_client.sandbox()
+    requests = ["a fox", {"prompt": "an owl", "key": "owl"}, ("a cat", {"quality": "low"})]
+    outs, _ = await run_map(client, requests, save_to=tmp_path / "out", ordered=True)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000000", "000002", "owl"]
+    loaded = Result.load(tmp_path / "out" / "owl")
+    assert loaded.output.data == outs[1].output.data
+    assert loaded.quality is not None
+
+
+async def test_edits_and_per_request_options(make_client: Any, image_files: list[Path]) -> None:
+    client = make_client.sandbox()
+    requests = [
+        imagewright.EditRequest(image_files[0], "add a hat"),
+        {"prompt": "add a hat", "images": image_files[1], "key": "b"},
+        ("a fox", {"size": "1536x1024"}),
+    ]
+    outs, _ = await run_map(client, requests, ordered=True, quality="low")
+    assert [o.kind for o in outs] == ["edit", "edit", "generate"]
+    assert outs[2].output.size == (1536, 1024)
+
+
+async def test_bad_arguments_are_refused_before_anything_is_sent(make_client: Any) -> None:
+    client = make_client.sandbox()
+    with pytest.raises(imagewright.ValidationError, match="concurrency=0") as info:
+        client.client.map(["a fox"], concurrency=0)
+    assert "1 or more" in str(info.value)
+    with pytest.raises(imagewright.ValidationError, match=r"requests\[1\]\.key='\.\./x'"):
+        client.client.map(["a fox", ("an owl", {"key": "../x"})])
+    with pytest.raises(imagewright.ValidationError, match="size"):
+        client.client.map(["a fox", "an owl"], size="13x13")
+    with pytest.raises(imagewright.ValidationError, match=r"requests\[0\]"):
+        client.client.map([42])
+    assert client.client.sandbox_engine.requests == 0
+
+
+async def test_a_bad_request_in_a_generator_is_its_own_failure(make_client: Any) -> None:
+    client = make_client.sandbox()
+    requests = (r for r in ["a fox", 42, "an owl"])
+    outs, summary = await run_map(client, requests, quality="low", ordered=True)
+    assert isinstance(outs[1], Failure)
+    assert outs[1].index == 1
+    assert not outs[1].may_have_been_billed
+    assert (summary.requests, summary.succeeded, summary.failed) == (3, 2, 1)
+
+
+async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path: Path) -> None:
+    client = make_client.sandbox(latency=0.05)
+    ledger = tmp_path / "l"
+    run = client.client.map(prompts(12), ledger=ledger, concurrency=4, progress=False)
+    if client.is_async:
+        async for _ in run:
+            break
+    else:
+        for _ in run:
+            break
+    billed = client.client.sandbox_engine.billed_images
+    assert 1 <= billed < 12
+    # Everything billed was recorded and is returned from disk, not sent again.
+    _, summary = await run_map(client, prompts(12), ledger=ledger, concurrency=4)
+    assert summary.reused == billed
+    assert client.client.sandbox_engine.billed_images == 12
