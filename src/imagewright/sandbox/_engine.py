@@ -163,6 +163,18 @@ class Sandbox:
             self.history: deque[RequestRecord] = deque(maxlen=_HISTORY_CAPACITY)
             """The most recent requests, oldest first."""
 
+    def counters(self) -> dict[str, int]:
+        """The counters, also served at ``GET /v1/sandbox/counters`` (for tests that run the
+        sandbox in another process, e.g. ``imagewright serve``)."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "billed_images": self.billed_images,
+                "billed_tokens": self.billed_tokens,
+                "replays": self.replays,
+                "uploads": self.files.uploads,
+            }
+
     @property
     def fault_script_left(self) -> tuple[FaultName | None, ...]:
         """The scripted faults not consumed yet."""
@@ -179,6 +191,8 @@ class Sandbox:
         endpoint = _ENDPOINTS.get(route)
         if endpoint is None and route.split("/")[1:2] in (["files"], ["batches"]):
             endpoint = route.split("/")[1]
+        if route == "/sandbox/counters":
+            endpoint = "counters"
         refusal: Refusal | None = None
         with self._lock:
             self.requests += 1
@@ -235,7 +249,7 @@ class Sandbox:
             assert plan.endpoint is not None
             content_type = plan.headers.get("content-type", "")
             job: Job | ResponsesJob
-            if plan.endpoint in ("files", "batches"):
+            if plan.endpoint in ("files", "batches", "counters"):
                 reply = self._store_reply(plan, body)
                 return self._with_headers(reply, plan, started, False)
             if plan.endpoint == "responses":
@@ -284,7 +298,7 @@ class Sandbox:
                 else f"Invalid URL ({plan.method} {plan.path.split('?')[0]})"
             )
             raise Refusal(404, message)
-        if plan.method != "POST" and plan.endpoint not in ("files", "batches"):
+        if plan.method != "POST" and plan.endpoint not in ("files", "batches", "counters"):
             raise Refusal(405, f"Invalid method for URL ({plan.method} {plan.path.split('?')[0]})")
         if plan.fault == "429":
             seconds = plan.behaviour.retry_after
@@ -362,7 +376,10 @@ class Sandbox:
     def _store_reply(self, plan: Plan, body: bytes) -> Reply:
         route = plan.path[3:] if plan.path.startswith("/v1/") else plan.path
         content_type = plan.headers.get("content-type", "")
-        if plan.endpoint == "files":
+        answer: dict[str, Any] | bytes
+        if plan.endpoint == "counters":
+            status, answer = 200, self.counters()
+        elif plan.endpoint == "files":
             status, answer = self.files.handle(
                 plan.method, route.split("?", 1)[0], content_type, body
             )
