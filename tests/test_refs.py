@@ -164,3 +164,13 @@ async def test_fetch_source_guards_urls_it_fetches_itself(make_client, capture) 
     assert all("authorization" not in r.headers for r in capture.requests), "no key leaves the API"
     await client.close()
     server.stop()
+
+
+async def test_an_uploaded_file_object_is_a_reference(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client.sandbox()
+    up = client.client.files.upload(png_bytes((64, 64)))
+    file = await up if client.is_async else up
+    result = await client.edit(file, "make it red", quality="low")
+    assert result.call.json_body()["images"] == [{"file_id": file.id}]
+    with pytest.raises(imagewright.ImageInputError, match=r"pass FileRef\('file-"):
+        await client.edit(file.id, "make it red", quality="low")

@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from ._suggest import close_model, did_you_mean, nearest_size
@@ -28,7 +29,7 @@ from .models import (
     lookup,
     parse_size,
 )
-from .refs import is_ref, ref_problems
+from .refs import as_ref, file_id_hint, is_ref, ref_problems
 
 __all__ = [
     "ApiCall",
@@ -523,7 +524,8 @@ def compile_edit(
     refs = _hook(request.prompt, "reference_images")
     if refs and model:
         sources = sources + list(refs(model))
-    if any(map(is_ref, sources)) or is_ref(request.mask):
+    sources = [as_ref(s) for s in sources]
+    if any(map(is_ref, sources)) or is_ref(as_ref(request.mask)):
         return _compile_by_reference(c, request, sources, text, options, extra_body)
     images: list[EncodedImage] = []
     if not sources:
@@ -537,7 +539,8 @@ def compile_edit(
             try:
                 images.append(load_image(src, param=param))
             except ImageInputError as exc:
-                c.problems.extend(exc.problems)
+                hint = file_id_hint(src)
+                c.problems.extend(replace(p, message=p.message + hint) for p in exc.problems)
 
     markup_src = request.markup
     markup_hook = _hook(request.prompt, "markup")
@@ -588,12 +591,13 @@ def _compile_by_reference(
     extra_body: Mapping[str, Any] | None,
 ) -> ApiCall:
     """The JSON form of ``/images/edits``: every input named by a FileRef or an ImageURL."""
-    c.problems.extend(ref_problems(sources, request.mask, request.markup))
+    mask = as_ref(request.mask)
+    c.problems.extend(ref_problems(sources, mask, request.markup))
     if len(sources) > MAX_EDIT_IMAGES:
         c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
     check_fidelity(c, options.get("input_fidelity"))
     options["images"] = [s.to_param() for s in sources if is_ref(s)]
-    options["mask"] = request.mask.to_param() if is_ref(request.mask) else None
+    options["mask"] = mask.to_param() if is_ref(mask) else None
     return _conclude(
         c,
         EDITS,

@@ -21,7 +21,16 @@ from typing import Any
 
 from .errors import Problem, ValidationError
 
-__all__ = ["MAX_IMAGE_URL_CHARS", "FileRef", "ImageRef", "ImageURL", "is_ref", "ref_problems"]
+__all__ = [
+    "MAX_IMAGE_URL_CHARS",
+    "FileRef",
+    "ImageRef",
+    "ImageURL",
+    "as_ref",
+    "file_id_hint",
+    "is_ref",
+    "ref_problems",
+]
 
 MAX_IMAGE_URL_CHARS = 20_971_520
 """The longest ``image_url`` the API takes (a data: URL of about 15 MB)."""
@@ -101,6 +110,20 @@ ImageRef = FileRef | ImageURL
 def is_ref(value: Any) -> bool:
     """True for a :class:`FileRef` or an :class:`ImageURL`."""
     return isinstance(value, (FileRef, ImageURL))
+
+
+def as_ref(value: Any) -> Any:
+    """An uploaded ``FileObject`` (anything whose ``.ref`` is a :class:`FileRef`) as its
+    reference; any other value unchanged."""
+    ref = getattr(value, "ref", None)
+    return ref if isinstance(ref, FileRef) else value
+
+
+def file_id_hint(value: Any) -> str:
+    """A hint for a ``"file-..."`` string given where an image is expected (it reads as a path)."""
+    if isinstance(value, str) and value.startswith("file-") and "/" not in value:
+        return f"; to edit an uploaded file, pass FileRef({value!r})"
+    return ""
 
 
 def ref_problems(sources: Sequence[Any], mask: Any, markup: Any) -> list[Problem]:
