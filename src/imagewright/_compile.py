@@ -528,11 +528,7 @@ def compile_edit(
     if any(map(is_ref, sources)) or is_ref(as_ref(request.mask)):
         return _compile_by_reference(c, request, sources, text, options, extra_body)
     images: list[EncodedImage] = []
-    if not sources:
-        c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
-    elif len(sources) > MAX_EDIT_IMAGES:
-        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
-    else:
+    if _count_ok(c, sources):
         as_list = request.images_as_list or len(sources) > 1
         for i, src in enumerate(sources):
             param = f"image[{i}]" if as_list else "image"
@@ -582,6 +578,15 @@ def compile_edit(
     )
 
 
+def _count_ok(c: _Checker, sources: Sequence[Any]) -> bool:
+    """1..16 input images, else a problem."""
+    if not sources:
+        c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
+    elif len(sources) > MAX_EDIT_IMAGES:
+        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
+    return 0 < len(sources) <= MAX_EDIT_IMAGES
+
+
 def _compile_by_reference(
     c: _Checker,
     request: EditRequest,
@@ -593,20 +598,12 @@ def _compile_by_reference(
     """The JSON form of ``/images/edits``: every input named by a FileRef or an ImageURL."""
     mask = as_ref(request.mask)
     c.problems.extend(ref_problems(sources, mask, request.markup))
-    if len(sources) > MAX_EDIT_IMAGES:
-        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
+    _count_ok(c, sources)
     check_fidelity(c, options.get("input_fidelity"))
     options["images"] = [s.to_param() for s in sources if is_ref(s)]
     options["mask"] = mask.to_param() if is_ref(mask) else None
-    return _conclude(
-        c,
-        EDITS,
-        text,
-        options,
-        extra_body,
-        finish=_hook(request.prompt, "finish"),
-        by_reference=True,
-    )
+    finish = _hook(request.prompt, "finish")
+    return _conclude(c, EDITS, text, options, extra_body, finish=finish, by_reference=True)
 
 
 def check_fidelity(c: _Checker, fidelity: Any) -> None:

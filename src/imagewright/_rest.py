@@ -104,9 +104,14 @@ def _parse(req: Req, response: httpx2.Response, content: bytes) -> Any:
         ) from exc
 
 
-def _checked(response: httpx2.Response, content: bytes, opts: _transport.SendOptions) -> None:
+def _answer(req: Req, response: httpx2.Response, opts: _transport.SendOptions) -> Any:
+    """What the flow receives: the parsed answer, or (a URL, not the API) the response itself,
+    whose status and redirects the flow reads; an API error status raises (or retries)."""
+    if req.url is not None:
+        return response
     if response.status_code >= 400:
-        raise _transport._classify_status(response, content, opts)
+        raise _transport._classify_status(response, response.content, opts)
+    return _parse(req, response, response.content)
 
 
 def send(client: Client, req: Req) -> Any:
@@ -127,10 +132,7 @@ def send(client: Client, req: Req) -> Any:
             raise _transport._classify_transport(exc, request, opts) from exc
         finally:
             _transport._scrub(request)
-        if req.url is not None:
-            return response  # not the API: the flow reads the status (and redirects) itself
-        _checked(response, response.content, opts)
-        return _parse(req, response, response.content)
+        return _answer(req, response, opts)
 
     try:
         return tenacity.Retrying(**_transport._retrying_kwargs(opts.max_retries))(attempt)
@@ -156,10 +158,7 @@ async def asend(client: AsyncClient, req: Req) -> Any:
             raise _transport._classify_transport(exc, request, opts) from exc
         finally:
             _transport._scrub(request)
-        if req.url is not None:
-            return response  # not the API: the flow reads the status (and redirects) itself
-        _checked(response, response.content, opts)
-        return _parse(req, response, response.content)
+        return _answer(req, response, opts)
 
     try:
         return await tenacity.AsyncRetrying(**_transport._retrying_kwargs(opts.max_retries))(
