@@ -157,7 +157,7 @@ class CaptureServer:
                 body = self.rfile.read(length)
                 split = urlsplit(self.path)
                 cap = Captured(
-                    "POST",
+                    self.command,
                     split.path,
                     parse_qs(split.query),
                     {k.lower(): v for k, v in self.headers.items()},
@@ -167,6 +167,8 @@ class CaptureServer:
                     server.requests.append(cap)
                     reply = server.script.popleft() if server.script else None
                 server._answer(self, cap, reply)
+
+            do_GET = do_DELETE = do_POST
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

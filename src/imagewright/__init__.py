@@ -21,6 +21,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchNotFinishedError,
     BudgetExceededError,
     ConfigurationError,
     ConflictError,
@@ -39,14 +40,18 @@ from .errors import (
     ReplayError,
     StreamError,
     UnprocessableEntityError,
+    UnsafeURLError,
     ValidationError,
 )
 
 if _typing.TYPE_CHECKING:
     from . import (
+        batches,
         conversation,
         diff,
+        distributed,
         errors,
+        files,
         images,
         layout,
         ledger,
@@ -55,6 +60,7 @@ if _typing.TYPE_CHECKING:
         models,
         pricing,
         prompt,
+        refs,
         regions,
         repair,
         sandbox,
@@ -65,6 +71,7 @@ if _typing.TYPE_CHECKING:
         verify,
     )
     from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
+    from .batches import AsyncBatchJob, BatchJob, BatchLineError, BatchStatus
     from .calls import ApiCall, Part
     from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
     from .conversation import (
@@ -76,6 +83,7 @@ if _typing.TYPE_CHECKING:
     )
     from .diff import Diff, compute_diff
     from .edit import EditRequest
+    from .files import FileObject, UploadCache
     from .images import EncodedImage
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
     from .ledger import Ledger
@@ -84,6 +92,7 @@ if _typing.TYPE_CHECKING:
     from .models import UnknownModelWarning
     from .pricing import Budget, Cost, CostEstimate
     from .prompt import Prompt, Text
+    from .refs import FileRef, ImageURL
     from .repair import TextRepair
     from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
     from .session import AsyncSession, Session, SessionStep
@@ -95,6 +104,7 @@ if _typing.TYPE_CHECKING:
 # Where each public name lives; ``__getattr__`` imports it on first access (PEP 562).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_compile": ("ExperimentalSizeWarning", "PreviewFeatureWarning"),
+    "batches": ("AsyncBatchJob", "BatchJob", "BatchLineError", "BatchStatus"),
     "calls": ("ApiCall", "Part"),
     "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
     "conversation": (
@@ -106,6 +116,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "diff": ("Diff", "compute_diff"),
     "edit": ("EditRequest",),
+    "files": ("FileObject", "UploadCache"),
     "images": ("EncodedImage",),
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
     "ledger": ("Ledger",),
@@ -114,6 +125,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "models": ("UnknownModelWarning",),
     "pricing": ("Budget", "Cost", "CostEstimate"),
     "prompt": ("Prompt", "Text"),
+    "refs": ("FileRef", "ImageURL"),
     "repair": ("TextRepair",),
     "results": ("OutputImage", "PartialImage", "Result", "Timings", "Usage", "results_grid"),
     "session": ("AsyncSession", "Session", "SessionStep"),
@@ -123,9 +135,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "verify": ("Check",),
 }
 _SUBMODULES = (
+    "batches",
     "conversation",
     "diff",
+    "distributed",
     "errors",
+    "files",
     "images",
     "layout",
     "ledger",
@@ -134,6 +149,7 @@ _SUBMODULES = (
     "models",
     "pricing",
     "prompt",
+    "refs",
     "regions",
     "repair",
     "sandbox",
@@ -168,12 +184,17 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "ApiCall",
+    "AsyncBatchJob",
     "AsyncClient",
     "AsyncConversation",
     "AsyncMapRun",
     "AsyncSession",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJob",
+    "BatchLineError",
+    "BatchNotFinishedError",
+    "BatchStatus",
     "Budget",
     "BudgetExceededError",
     "Check",
@@ -192,12 +213,15 @@ __all__ = [
     "ExpectedText",
     "ExperimentalSizeWarning",
     "Failure",
+    "FileObject",
+    "FileRef",
     "FinishWarning",
     "GenerateOptions",
     "GlyphError",
     "ImageInputError",
     "ImageOptions",
     "ImageSlot",
+    "ImageURL",
     "ImagewrightError",
     "InternalServerError",
     "Keep",
@@ -241,13 +265,18 @@ __all__ = [
     "TurnResult",
     "UnknownModelWarning",
     "UnprocessableEntityError",
+    "UnsafeURLError",
+    "UploadCache",
     "Usage",
     "ValidationError",
     "__version__",
+    "batches",
     "compute_diff",
     "conversation",
     "diff",
+    "distributed",
     "errors",
+    "files",
     "images",
     "layout",
     "ledger",
@@ -257,6 +286,7 @@ __all__ = [
     "plan_size",
     "pricing",
     "prompt",
+    "refs",
     "regions",
     "repair",
     "results_grid",

@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from ._suggest import close_model, did_you_mean, nearest_size
@@ -28,6 +29,7 @@ from .models import (
     lookup,
     parse_size,
 )
+from .refs import as_ref, file_id_hint, is_ref, ref_problems
 
 __all__ = [
     "ApiCall",
@@ -522,19 +524,19 @@ def compile_edit(
     refs = _hook(request.prompt, "reference_images")
     if refs and model:
         sources = sources + list(refs(model))
+    sources = [as_ref(s) for s in sources]
+    if any(map(is_ref, sources)) or is_ref(as_ref(request.mask)):
+        return _compile_by_reference(c, request, sources, text, options, extra_body)
     images: list[EncodedImage] = []
-    if not sources:
-        c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
-    elif len(sources) > MAX_EDIT_IMAGES:
-        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
-    else:
+    if _count_ok(c, sources):
         as_list = request.images_as_list or len(sources) > 1
         for i, src in enumerate(sources):
             param = f"image[{i}]" if as_list else "image"
             try:
                 images.append(load_image(src, param=param))
             except ImageInputError as exc:
-                c.problems.extend(exc.problems)
+                hint = file_id_hint(src)
+                c.problems.extend(replace(p, message=p.message + hint) for p in exc.problems)
 
     markup_src = request.markup
     markup_hook = _hook(request.prompt, "markup")
@@ -574,6 +576,34 @@ def compile_edit(
         mask=mask,
         markup=markup,
     )
+
+
+def _count_ok(c: _Checker, sources: Sequence[Any]) -> bool:
+    """1..16 input images, else a problem."""
+    if not sources:
+        c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
+    elif len(sources) > MAX_EDIT_IMAGES:
+        c.fail("image", f"{len(sources)} images", "too many images", f"1..{MAX_EDIT_IMAGES}")
+    return 0 < len(sources) <= MAX_EDIT_IMAGES
+
+
+def _compile_by_reference(
+    c: _Checker,
+    request: EditRequest,
+    sources: Sequence[Any],
+    text: str,
+    options: dict[str, Any],
+    extra_body: Mapping[str, Any] | None,
+) -> ApiCall:
+    """The JSON form of ``/images/edits``: every input named by a FileRef or an ImageURL."""
+    mask = as_ref(request.mask)
+    c.problems.extend(ref_problems(sources, mask, request.markup))
+    _count_ok(c, sources)
+    check_fidelity(c, options.get("input_fidelity"))
+    options["images"] = [s.to_param() for s in sources if is_ref(s)]
+    options["mask"] = mask.to_param() if is_ref(mask) else None
+    finish = _hook(request.prompt, "finish")
+    return _conclude(c, EDITS, text, options, extra_body, finish=finish, by_reference=True)
 
 
 def check_fidelity(c: _Checker, fidelity: Any) -> None:

@@ -269,6 +269,7 @@ def receipt(result: Result, *, pictures: bool | None = None) -> dict[str, Any]:
             "prompt": call.prompt,
             "params": dict(call.params),
             "images_as_list": call.images_as_list,
+            "by_reference": call.by_reference,
             "warnings": list(call.warnings),
             "fingerprint": call.fingerprint,
             "images": [
@@ -380,6 +381,7 @@ def load_result(folder: Path) -> Result:
         mask=_encoded(folder, c["mask"]),
         markup=_encoded(folder, c["markup"]),
         warnings=tuple(c["warnings"]),
+        by_reference=bool(c.get("by_reference", False)),
     )
     outputs = []
     for e in rec["outputs"]:

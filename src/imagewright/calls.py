@@ -82,6 +82,10 @@ class ApiCall:
         warnings: Non-fatal findings of the compiler (also emitted as Python warnings).
         finish: Local finishing the client applies to each output (a layout's crop or text
             overlay); not part of the wire form.
+        by_reference: An edit whose inputs are named by reference (``params["images"]`` and
+            ``params["mask"]`` hold ``{"file_id": ...}`` / ``{"image_url": ...}`` objects): it
+            is sent as JSON. ``images`` and ``mask`` then hold local copies of the inputs
+            when they are known (for the diff), and are never sent.
 
     A call that carries files (images, mask or markup) is sent as ``multipart/form-data``;
     any other call as a JSON body. ``params["stream"]`` asks for a server-sent-event answer.
@@ -97,10 +101,14 @@ class ApiCall:
     markup: EncodedImage | None = None
     warnings: tuple[str, ...] = ()
     finish: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    by_reference: bool = False
 
     @cached_property
     def fingerprint(self) -> str:
         """sha256 over everything that affects the output image (computed on first use)."""
+        if self.by_reference:
+            # The references in params name the inputs; local copies do not change the call.
+            return fingerprint(self.endpoint, self.params)
         return fingerprint(self.endpoint, self.params, self.images, self.mask, self.markup)
 
     @property
@@ -111,6 +119,8 @@ class ApiCall:
     @property
     def is_multipart(self) -> bool:
         """True when the call carries files, so it goes as ``multipart/form-data``."""
+        if self.by_reference:
+            return False
         return bool(self.images) or self.mask is not None or self.markup is not None
 
     @property
@@ -206,6 +216,17 @@ class ApiCall:
             lines.append('-H "Content-Type: application/json"')
             lines.append(f"-d {shlex.quote(json.dumps(self.json_body(), ensure_ascii=False))}")
         return " \\\n  ".join(lines)
+
+    def with_sources(
+        self, images: Sequence[EncodedImage], mask: EncodedImage | None = None
+    ) -> ApiCall:
+        """A copy of a call by reference holding local copies of its inputs (for the diff).
+
+        The wire form and the fingerprint do not change: the references are still what is sent.
+        """
+        if not self.by_reference:
+            raise TypeError("only a call by reference takes local copies of its inputs")
+        return replace(self, images=tuple(images), mask=mask)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.params.items() if k != "prompt"}

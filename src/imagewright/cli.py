@@ -3,7 +3,8 @@
 Subcommands: ``demo`` (the main job: a complete directed workflow, offline on the sandbox when
 no API key is set), ``generate``, ``edit``, ``estimate``, ``diff`` (each writes a result folder
 and prints a short table), ``verify`` (check an image's text with OCR), ``serve`` (run the
-sandbox as an HTTP server), ``version``.
+sandbox as an HTTP server), ``batch`` (the Batch API: ``submit``, ``status``, ``collect``),
+``version``.
 
 Exit codes: 0 success, 1 failed checks, 2 validation errors (nothing was sent),
 3 API or connection errors, 4 configuration errors.
@@ -15,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from ._batch_cli import add_batch_command
 from ._commands import add_commands
 from ._verify_cli import add_verify_command
 from ._version import __version__
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     add_commands(sub)
+    add_batch_command(sub)
     add_verify_command(sub)
 
     version = sub.add_parser("version", help="print the version")

@@ -48,7 +48,9 @@ from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
+    from .batches import AsyncBatches, Batches
     from .conversation import AsyncConversation, Conversation, ConversationOptions
+    from .files import AsyncFiles, Files, UploadCache
     from .images import ImageSource
     from .ledger import Ledger
     from .mapping import AsyncMapRun, MapRun
@@ -121,6 +123,9 @@ class _ImageOptions(TypedDict, total=False):
     verify_text: bool
     """Read the outputs with OCR and check the prompt's or layout's text (``result.checks``);
     needs ``imagewright[ocr]``. Layouts with ``text="overlay"`` are skipped (exact already)."""
+    proof: bool
+    """Edits by reference (``FileRef``/``ImageURL``): download the inputs after the call so the
+    result has a source and a diff (``client.fetch_source``)."""
 
 
 class GenerateOptions(_ImageOptions, total=False):
@@ -144,6 +149,7 @@ _TRANSPORT_KEYS = (
     "extra_headers",
     "idempotency_key",
     "verify_text",
+    "proof",
 )
 
 
@@ -199,6 +205,21 @@ class BaseClient:
     def default_model(self) -> str:
         """The model used when a call names none (``default_model=``, else ``gpt-image-2``)."""
         return self.settings.default_model
+
+    @property
+    def upload_cache(self) -> UploadCache:
+        """The content-addressed cache of ``files.upload`` and ``batches.submit``: the same
+        bytes are uploaded once. Assign an ``UploadCache(path)`` to keep it on disk."""
+        cache = self.__dict__.get("_upload_cache")
+        if cache is None:
+            from .files import UploadCache
+
+            cache = self.__dict__["_upload_cache"] = UploadCache()
+        return cache
+
+    @upload_cache.setter
+    def upload_cache(self, cache: UploadCache) -> None:
+        self.__dict__["_upload_cache"] = cache
 
     def with_options(self, **changes: Any) -> Self:
         """A copy with some settings changed (``timeout``, ``max_retries``, ``default_model``...).
@@ -559,6 +580,32 @@ class Client(BaseClient):
             self._http = self._make_http()
         return self._http
 
+    @property
+    def files(self) -> Files:
+        """The Files API: ``upload`` (cached by content), ``retrieve``, ``content``, ``delete``."""
+        from .files import Files
+
+        return Files(self, self.upload_cache)
+
+    @property
+    def batches(self) -> Batches:
+        """The Batch API: ``submit`` requests at half price, ``load`` a saved job."""
+        from .batches import Batches
+
+        return Batches(self)
+
+    def fetch_source(self, result: Result, *, allow_private_urls: bool = False) -> Result:
+        """``result`` with the inputs of its edit by reference downloaded, so its diff works.
+
+        File ids are read from the Files API; URLs are fetched through the SSRF guard
+        (private, loopback and link-local addresses are refused unless ``allow_private_urls``).
+        A result that already has its source is returned unchanged.
+        """
+        from ._rest import run
+        from ._sources import fetch_source_flow
+
+        return run(self, fetch_source_flow(self, result, allow_private_urls))
+
     # ---- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
@@ -666,8 +713,10 @@ class Client(BaseClient):
         request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
         verify = transport.pop("verify_text", False)
+        proof = transport.pop("proof", False)
         call = self.compile_edit(request, model=model, **body)
-        return _verified(self.send(call, **transport), verify)
+        result = self.send(call, **transport)
+        return _verified(self.fetch_source(result) if proof else result, verify)
 
     def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
         """Fix the text of ``result`` that failed its check, one masked edit per failed string.
@@ -823,6 +872,28 @@ class AsyncClient(BaseClient):
             self._http = self._make_http()
         return self._http
 
+    @property
+    def files(self) -> AsyncFiles:
+        """The Files API: ``upload`` (cached by content), ``retrieve``, ``content``, ``delete``."""
+        from .files import AsyncFiles
+
+        return AsyncFiles(self, self.upload_cache)
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """The Batch API: ``submit`` requests at half price, ``load`` a saved job."""
+        from .batches import AsyncBatches
+
+        return AsyncBatches(self)
+
+    async def fetch_source(self, result: Result, *, allow_private_urls: bool = False) -> Result:
+        """``result`` with the inputs of its edit by reference downloaded; see
+        :meth:`Client.fetch_source`."""
+        from ._rest import arun
+        from ._sources import fetch_source_flow
+
+        return await arun(self, fetch_source_flow(self, result, allow_private_urls))
+
     async def aclose(self) -> None:
         """Close the HTTP client if imagewright created it."""
         if self._owns_http and self._http is not None:
@@ -920,8 +991,10 @@ class AsyncClient(BaseClient):
         request = as_edit_request(images, prompt, mask=mask, markup=markup, editable=editable)
         body, transport = _split(options)
         verify = transport.pop("verify_text", False)
+        proof = transport.pop("proof", False)
         call = self.compile_edit(request, model=model, **body)
-        return await _averified(await self.send(call, **transport), verify)
+        result = await self.send(call, **transport)
+        return await _averified(await self.fetch_source(result) if proof else result, verify)
 
     async def repair_text(self, result: Result, **settings: Unpack[RepairOptions]) -> TextRepair:
         """Fix the text of ``result`` that failed its check (see :meth:`Client.repair_text`)."""

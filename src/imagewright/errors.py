@@ -8,9 +8,11 @@
      ├─ ValidationError (ValueError)  a call that would be refused; lists *every* problem
      │   ├─ ImageInputError           an input image that cannot be sent (empty, corrupt, too big, ...)
      │   ├─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
+     │   ├─ UnsafeURLError            a URL imagewright refuses to fetch (private address, bad scheme)
      │   ├─ TextFitError              a layout text that cannot fit its box at a readable size
      │   └─ GlyphError                a character the chosen font cannot draw
      ├─ BudgetExceededError           the estimated cost is over the client's budget; nothing was sent
+     ├─ BatchNotFinishedError         a Batch API job's results were asked for before it ended
      ├─ NotResentError                a ledger says an earlier attempt may have been billed; not sent again
      ├─ ReplayError                   a session replay stopped at a failed step; the steps before it are kept
      └─ APIError                      something went wrong talking to the API
@@ -62,6 +64,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchNotFinishedError",
     "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
@@ -81,6 +84,7 @@ __all__ = [
     "ReplayError",
     "StreamError",
     "UnprocessableEntityError",
+    "UnsafeURLError",
     "ValidationError",
 ]
 
@@ -172,6 +176,11 @@ class MaskError(ValidationError):
     """A mask that cannot be sent: wrong size, wrong mode, nothing editable, or unreadable."""
 
 
+class UnsafeURLError(ValidationError):
+    """A URL imagewright will not fetch itself: a private, loopback or link-local address, or a
+    scheme other than http(s). Pass ``allow_private_urls=True`` to fetch it anyway."""
+
+
 class MissingExtraError(ImagewrightError, ImportError):
     """A feature needs an optional extra that is not installed; the message names it.
 
@@ -220,6 +229,11 @@ class ReplayError(ImagewrightError):
         )
         self.session = session
         self.step = step
+
+
+class BatchNotFinishedError(ImagewrightError):
+    """A batch job's results were asked for while it still runs: call ``job.wait()`` first, or
+    ``job.results(partial=True)`` for the lines of the batches that already ended."""
 
 
 class APIError(ImagewrightError):

@@ -313,6 +313,12 @@ class Result:
         return self.call.images
 
     @property
+    def source_is_local(self) -> bool:
+        """False for an edit by reference (``FileRef``/``ImageURL``) whose inputs were never
+        downloaded: there is no source, mask or diff until ``client.fetch_source(result)``."""
+        return not self.call.is_edit or bool(self.call.images)
+
+    @property
     def kind(self) -> Literal["generate", "edit"]:
         """``"edit"`` or ``"generate"``."""
         return "edit" if self.call.is_edit else "generate"
@@ -533,6 +539,8 @@ class Result:
         from ._display import header_lines, output_lines
 
         lines = [text for text, _ in header_lines(self)]  # the call's cost, once
+        if not self.source_is_local:
+            lines.append("source: by reference, not local (client.fetch_source(result) for a diff)")
         for i in range(len(self.outputs)):
             prefix = f"output {i}: " if len(self.outputs) > 1 else ""
             lines += [prefix + text for text, _ in output_lines(self, i)]

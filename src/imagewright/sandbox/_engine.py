@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ValidationError
+from ._batches import BatchStore
 from ._behaviour import Behaviour, FaultName, parse_overrides
+from ._files import FileStore
 from ._protocol import SANDBOX_HEADER, Refusal, Reply, json_bytes, sse_event
 from ._render import render, tokens
 from ._responses import ResponsesJob, ResponsesState
@@ -116,6 +118,10 @@ class Sandbox:
         self._key_locks: dict[str, threading.Lock] = {}
         self.responses = ResponsesState(self._behaviour.seed)
         """``/responses`` state: stored responses, conversations (see ``_responses``)."""
+        self.files = FileStore(clock)
+        """``/files``: uploaded files; ``files.uploads`` counts accepted uploads."""
+        self.batches = BatchStore(self.files, self._run_line, clock)
+        """``/batches``: batch jobs; ``batches.configure(delay=..., expire_after=...)``."""
         self.reset_counters()
 
     # -- configuration and counters -------------------------------------------------------
@@ -157,6 +163,18 @@ class Sandbox:
             self.history: deque[RequestRecord] = deque(maxlen=_HISTORY_CAPACITY)
             """The most recent requests, oldest first."""
 
+    def counters(self) -> dict[str, int]:
+        """The counters, also served at ``GET /v1/sandbox/counters`` (for tests that run the
+        sandbox in another process, e.g. ``imagewright serve``)."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "billed_images": self.billed_images,
+                "billed_tokens": self.billed_tokens,
+                "replays": self.replays,
+                "uploads": self.files.uploads,
+            }
+
     @property
     def fault_script_left(self) -> tuple[FaultName | None, ...]:
         """The scripted faults not consumed yet."""
@@ -171,6 +189,10 @@ class Sandbox:
         route = path.split("?", 1)[0].rstrip("/")
         route = route[3:] if route.startswith("/v1/") else route
         endpoint = _ENDPOINTS.get(route)
+        if endpoint is None and route.split("/")[1:2] in (["files"], ["batches"]):
+            endpoint = route.split("/")[1]
+        if route == "/sandbox/counters":
+            endpoint = "counters"
         refusal: Refusal | None = None
         with self._lock:
             self.requests += 1
@@ -227,10 +249,13 @@ class Sandbox:
             assert plan.endpoint is not None
             content_type = plan.headers.get("content-type", "")
             job: Job | ResponsesJob
+            if plan.endpoint in ("files", "batches", "counters"):
+                reply = self._store_reply(plan, body)
+                return self._with_headers(reply, plan, started, False)
             if plan.endpoint == "responses":
                 job = self.responses.parse(content_type, body)
             else:
-                job = parse_request(plan.endpoint, content_type, body)
+                job = parse_request(plan.endpoint, content_type, body, self.files.resolve)
             if plan.fault == "stream_error" and not job.stream:
                 raise _server_error(500)
             if plan.fault == "moderation" and plan.endpoint != "responses":
@@ -273,7 +298,7 @@ class Sandbox:
                 else f"Invalid URL ({plan.method} {plan.path.split('?')[0]})"
             )
             raise Refusal(404, message)
-        if plan.method != "POST":
+        if plan.method != "POST" and plan.endpoint not in ("files", "batches", "counters"):
             raise Refusal(405, f"Invalid method for URL ({plan.method} {plan.path.split('?')[0]})")
         if plan.fault == "429":
             seconds = plan.behaviour.retry_after
@@ -345,6 +370,44 @@ class Sandbox:
             self.billed_images += job.n
             self.billed_tokens += usage["total_tokens"]
         return reply, job.n
+
+    # -- files and batches ------------------------------------------------------------------
+
+    def _store_reply(self, plan: Plan, body: bytes) -> Reply:
+        route = plan.path[3:] if plan.path.startswith("/v1/") else plan.path
+        content_type = plan.headers.get("content-type", "")
+        answer: dict[str, Any] | bytes
+        if plan.endpoint == "counters":
+            status, answer = 200, self.counters()
+        elif plan.endpoint == "files":
+            status, answer = self.files.handle(
+                plan.method, route.split("?", 1)[0], content_type, body
+            )
+        else:
+            status, answer = self.batches.handle(plan.method, route, plan.headers, body)
+        self._record(plan, status, replayed=False, billed=0)
+        if isinstance(answer, bytes):
+            return Reply(status, (("content-type", "application/octet-stream"),), (answer,))
+        return Reply(status, (("content-type", "application/json"),), (json_bytes(answer),))
+
+    def _run_line(
+        self, endpoint: str, body: Mapping[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, int]]:
+        """One Batch API line, validated, painted and billed like a direct call."""
+        import json
+
+        try:
+            if body.get("stream"):
+                raise Refusal(400, "Streaming is not supported in batches.", param="stream")
+            job = parse_request(endpoint, "application/json", json_bytes(body), self.files.resolve)
+        except Refusal as refusal:
+            return refusal.status, {"error": refusal.body()}, {}
+        reply = render(job, self._behaviour, int(self._clock()))
+        usage = tokens(job)
+        with self._lock:
+            self.billed_images += job.n
+            self.billed_tokens += usage["total_tokens"]
+        return 200, json.loads(reply.body), usage
 
     # -- making pictures and bodies ---------------------------------------------------------
 

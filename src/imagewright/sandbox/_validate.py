@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,9 +147,16 @@ def _unsupported(param: str, message: str) -> Refusal:
     return Refusal(400, message, param=param, code="unsupported_parameter")
 
 
-def _load_fields(endpoint: str, content_type: str, body: bytes) -> tuple[_Fields, list[Part]]:
-    if endpoint == "generations":
-        if not content_type.lower().startswith("application/json"):
+Resolver = Callable[[str, Any], Part]
+"""Turns one ``ImageRefParam`` of a JSON edit (the param name and the object) into its bytes."""
+
+
+def _load_fields(
+    endpoint: str, content_type: str, body: bytes, resolve: Resolver | None = None
+) -> tuple[_Fields, list[Part]]:
+    is_json = content_type.lower().startswith("application/json")
+    if endpoint == "generations" or is_json:
+        if not is_json:
             raise Refusal(
                 400, "Invalid Content-Type header: /images/generations expects application/json."
             )
@@ -163,6 +170,8 @@ def _load_fields(endpoint: str, content_type: str, body: bytes) -> tuple[_Fields
             ) from None
         if not isinstance(values, dict):
             raise Refusal(400, "The request body must be a JSON object.")
+        if endpoint == "edits":
+            return _json_edit(values, resolve)
         return _Fields(values, form=False), []
     boundary = boundary_of(content_type)
     if boundary is None:
@@ -186,6 +195,35 @@ def _load_fields(endpoint: str, content_type: str, body: bytes) -> tuple[_Fields
         else:
             text[part.name] = part.data.decode("utf-8", "replace")
     return _Fields(text, form=True), files
+
+
+def _json_edit(values: dict[str, Any], resolve: Resolver | None) -> tuple[_Fields, list[Part]]:
+    """The JSON form of an edit: ``images`` and ``mask`` are references, resolved to files."""
+    if "image" in values or "image[]" in values:
+        raise Refusal(
+            400,
+            "Unknown parameter: 'image'. The JSON form takes 'images': a list of "
+            "{'file_id': ...} or {'image_url': ...} objects.",
+            param="image",
+            code="unknown_parameter",
+        )
+    images = values.pop("images", None)
+    mask = values.pop("mask", None)
+    if not isinstance(images, list) or not images:
+        raise Refusal(
+            400,
+            "Missing required parameter: 'images'.",
+            param="images",
+            code="missing_required_parameter",
+        )
+    if resolve is None:
+        raise Refusal(400, "This server cannot resolve image references.", param="images")
+    files = [resolve(f"images[{i}]", ref) for i, ref in enumerate(images)]
+    files = [Part("image[]", p.data, p.filename, p.content_type) for p in files]
+    if mask is not None:
+        m = resolve("mask", mask)
+        files.append(Part("mask", m.data, m.filename, m.content_type))
+    return _Fields(values, form=False), files
 
 
 def _fingerprint(fields: _Fields, files: list[Part]) -> str:
@@ -384,13 +422,17 @@ def _size(fields: _Fields, spec: ModelSpec, images: list[Image.Image]) -> tuple[
     return parsed
 
 
-def parse_request(endpoint: str, content_type: str, body: bytes) -> Job:
+def parse_request(
+    endpoint: str, content_type: str, body: bytes, resolve: Resolver | None = None
+) -> Job:
     """Parse and validate one ``generations`` or ``edits`` request the way the API would.
+
+    ``resolve`` turns the image references of a JSON edit into files (the sandbox's own).
 
     Raises:
         Refusal: The first problem found, with the API's status, message, param and code.
     """
-    fields, files = _load_fields(endpoint, content_type, body)
+    fields, files = _load_fields(endpoint, content_type, body, resolve)
     known = _COMMON | (_GENERATE_ONLY if endpoint == "generations" else _EDIT_ONLY)
     for name in fields.values:
         root = name.split("[", 1)[0]
