@@ -166,11 +166,25 @@ class EncodedImage:
         return hashlib.sha256(self.data).hexdigest()
 
     def to_pil(self) -> Image.Image:
-        """Decode into a new PIL image (EXIF orientation applied)."""
-        with Image.open(io.BytesIO(self.data)) as im:
-            out = ImageOps.exif_transpose(im)
-            out.load()
-            return out
+        """Decode into a new PIL image (EXIF orientation applied).
+
+        Raises:
+            ImageInputError: The pixel data inside the (intact) file is damaged.
+        """
+        try:
+            with Image.open(io.BytesIO(self.data)) as im:
+                out = ImageOps.exif_transpose(im)
+                out.load()
+                return out
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise ImageInputError(
+                Problem(
+                    "image",
+                    self.filename,
+                    f"the pixel data is damaged and cannot be decoded ({exc})",
+                    allowed="load_image(..., verify=True) finds this before anything is sent",
+                )
+            ) from exc
 
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)!r}" if self.notes else ""
