@@ -228,6 +228,11 @@ def _check_common(c: _Checker, p: Mapping[str, Any], *, edit: bool) -> None:
     fmt = p.get("output_format")
     fmt_effective = fmt or "png"
     stream = bool(p.get("stream"))
+    if p.get("stream") is not None and not isinstance(p.get("stream"), bool):
+        c.fail("stream", p.get("stream"), "must be a boolean", "True or False")
+    for name in ("safety_identifier", "user"):
+        if p.get(name) is not None and not isinstance(p.get(name), str):
+            c.fail(name, p.get(name), "must be a string", "a stable, hashed id of your end user")
     c.one_of("output_format", fmt, OUTPUT_FORMATS)
     if c.strict and c.spec is not None and fmt in OUTPUT_FORMATS:
         c.one_of("output_format", fmt, c.spec.output_formats)

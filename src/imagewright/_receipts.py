@@ -101,14 +101,25 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def read_checked(folder: Path, entry: Mapping[str, Any], *, key: str = "file") -> bytes:
-    """Read the file a receipt entry names and check its sha256; ``ValueError`` if it changed."""
+def read_checked(
+    folder: Path, entry: Mapping[str, Any], *, key: str = "file", check: bool = True
+) -> bytes:
+    """Read the file a receipt entry names and check its sha256; ``ValueError`` if it changed.
+
+    The hash of ``file`` is ``sha256``; of ``raw_file``, ``raw_sha256``. An entry without its
+    hash is refused too (a receipt edited to skip the check). ``check=False``: the caller
+    checks the bytes itself.
+    """
     name = str(entry[key])
-    if Path(name).name != name or name.startswith("."):
+    if Path(name).name != name or name.startswith(".") or "\\" in name:
         raise ValueError(f"receipt names an unsafe file: {name!r}")
     data = (folder / name).read_bytes()
-    expected = entry.get("sha256" if key == "file" else f"{key}_sha256")
-    if expected is not None and sha256(data) != expected:
+    if not check:
+        return data
+    expected = entry.get("sha256" if key == "file" else f"{key.removesuffix('_file')}_sha256")
+    if not isinstance(expected, str):
+        raise ValueError(f"the receipt has no sha256 for {name} (edited or corrupt)")
+    if sha256(data) != expected:
         raise ValueError(f"{name} does not match the sha256 in the receipt (edited or corrupt)")
     return data
 
@@ -363,7 +374,20 @@ def _unmark(value: Any, key: str, blobs: list[bytes]) -> Any:
 
 
 def load_result(folder: Path) -> Result:
-    """Read a folder written by :func:`save_result` back into a ``Result``."""
+    """Read a folder written by :func:`save_result` back into a ``Result``.
+
+    A receipt with missing or mistyped fields (edited by hand, or not ours) is a
+    ``ValueError``, like a file that does not match its sha256.
+    """
+    try:
+        return _load_result(folder)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(
+            f"{folder / RECEIPT_NAME} is malformed ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _load_result(folder: Path) -> Result:
     from .calls import ApiCall
     from .results import ImagesResponse, OutputImage, PartialImage, Result, Timings, Usage
 
@@ -385,8 +409,8 @@ def load_result(folder: Path) -> Result:
     )
     outputs = []
     for e in rec["outputs"]:
-        data = strip_png_text(read_checked(folder, {"file": e["file"]}))
-        if sha256(data) != e["sha256"]:
+        data = strip_png_text(read_checked(folder, e, check=False))
+        if sha256(data) != e.get("sha256"):
             raise ValueError(f"{e['file']} does not match the sha256 in the receipt")
         raw = read_checked(folder, e, key="raw_file") if "raw_file" in e else None
         outputs.append(OutputImage(data, e["format"], int(e["index"]), raw))

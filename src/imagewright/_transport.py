@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ._deadline import deadline
+from ._magic import complete, sniff_format
 from .calls import ApiCall
 from .errors import (
     APIConnectionError,
@@ -64,6 +66,10 @@ MAX_RETRY_AFTER = 120.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 RETRY_STATUSES = frozenset({408, 409, 429})
+MAX_MESSAGE = 500
+MAX_ERROR_BODY = 1 << 20
+"""Bytes of an error answer that are read (and kept on the exception); the rest is dropped
+with the connection, so a 100 MB error page costs neither the memory nor the time."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,9 +256,13 @@ def _retrying_kwargs(max_retries: int) -> dict[str, Any]:
 
 
 def transport_error(
-    exc: httpx2.TransportError, request: httpx2.Request, retry_ambiguous: bool
+    exc: httpx2.RequestError, request: httpx2.Request, retry_ambiguous: bool
 ) -> tuple[APIConnectionError, bool, str]:
     """Translate an httpx2 failure; also say whether it may be retried, and why."""
+    if isinstance(exc, httpx2.TooManyRedirects):
+        # Every answer was a redirect: no server generated anything.
+        message = f"Connection error: the API kept redirecting ({exc}); check base_url."
+        return APIConnectionError(message, request, may_have_been_billed=False), False, "redirects"
     timeout = isinstance(exc, httpx2.TimeoutException)
     unsent = not isinstance(exc, _BEFORE_SEND) and not body_was_sent(request)
     ambiguous = not isinstance(exc, _BEFORE_SEND) and not unsent
@@ -294,6 +304,9 @@ def status_error(response: httpx2.Response, content: bytes) -> APIStatusError:
     message = body.get("message") if isinstance(body, dict) else body
     if not message:
         message = response.reason_phrase or "error"
+    if isinstance(message, str) and len(message) > MAX_MESSAGE:
+        # An HTML error page or a runaway body: the exception keeps it whole in ``body``.
+        message = f"{message[:MAX_MESSAGE]}... ({len(content):,} bytes, not an API error object)"
     text = f"Error code: {response.status_code} - {message}"
     code = body.get("code") if isinstance(body, dict) else None
     cls = status_error_class(response.status_code, None if code is None else str(code))
@@ -324,11 +337,18 @@ def build_result(
                 f"image {i} of the answer has no b64_json", response=response, body=dict(payload)
             )
         try:
-            outputs.append(OutputImage.from_b64(item.b64_json, fmt, i))
+            output = OutputImage.from_b64(item.b64_json, fmt, i)
         except (binascii.Error, ValueError) as exc:
             raise APIResponseValidationError(
                 f"image {i} is not valid base64", response=response, body=dict(payload)
             ) from exc
+        problem = image_problem(output.data, fmt)
+        if problem:
+            # The body (with the base64 exactly as sent) stays on the error: nothing is lost.
+            raise APIResponseValidationError(
+                f"image {i} of the answer {problem}", response=response, body=dict(payload)
+            )
+        outputs.append(output)
     if not outputs:
         raise APIResponseValidationError(
             "the API answered without any image", response=response, body=dict(payload)
@@ -348,6 +368,22 @@ def build_result(
         partial_images=partials,
         response=parsed,
     )
+
+
+def image_problem(data: bytes, fmt: str) -> str | None:
+    """Why ``data`` is not a complete ``fmt`` image (``None`` when it is); no pixel is decoded."""
+    if fmt == "svg":
+        ok = data.lstrip()[:5] in (b"<svg ", b"<svg>", b"<?xml")
+        return None if ok else f"is not an SVG document (starts with {data[:8]!r})"
+    found = sniff_format(data)
+    if found is None:
+        return f"is not an image ({len(data):,} bytes starting with {data[:8]!r})"
+    wanted = "jpeg" if fmt == "jpg" else fmt
+    if found != wanted:
+        return f"is a {found} file but the answer says output_format {fmt!r}"
+    if found in ("png", "jpeg", "webp") and not complete(data, found):
+        return f"is a {found} file cut short ({len(data):,} bytes)"
+    return None
 
 
 def parse_json(response: httpx2.Response, content: bytes) -> Mapping[str, Any]:
@@ -544,14 +580,18 @@ def send(
         request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
-            response = http.send(request, stream=True)
-        except httpx2.TransportError as exc:
+            with deadline(opts.timeout.read):
+                response = http.send(request, stream=True)
+        except httpx2.RequestError as exc:
             raise _classify_transport(exc, request, opts) from exc
         finally:
             _scrub(request)
+        _scrub_response(response)
         if response.status_code >= 400:
             try:
-                content = response.read()
+                content = _read_capped(response)
+            except httpx2.RequestError:
+                content = b""
             finally:
                 response.close()
             raise _classify_status(response, content, opts)
@@ -569,8 +609,9 @@ def send(
     if call.stream:
         return _iter_stream(response, call, started, attempts)
     try:
-        content = response.read()
-    except httpx2.TransportError as exc:
+        with deadline(opts.timeout.read):
+            content = response.read()
+    except httpx2.RequestError as exc:
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         response.close()
@@ -592,7 +633,7 @@ def _iter_stream(
                 break
         if (partial := assembler.flush()) is not None:
             yield partial
-    except httpx2.TransportError as exc:
+    except httpx2.RequestError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
     finally:
         response.close()
@@ -611,14 +652,18 @@ async def asend(
         request = build_request(http, settings, call, opts, attempts)
         attempts += 1
         try:
-            response = await http.send(request, stream=True)
-        except httpx2.TransportError as exc:
+            with deadline(opts.timeout.read):
+                response = await http.send(request, stream=True)
+        except httpx2.RequestError as exc:
             raise _classify_transport(exc, request, opts) from exc
         finally:
             _scrub(request)
+        _scrub_response(response)
         if response.status_code >= 400:
             try:
-                content = await response.aread()
+                content = await _aread_capped(response)
+            except httpx2.RequestError:
+                content = b""
             finally:
                 await response.aclose()
             raise _classify_status(response, content, opts)
@@ -637,8 +682,9 @@ async def asend(
     if call.stream:
         return _aiter_stream(response, call, started, attempts)
     try:
-        content = await response.aread()
-    except httpx2.TransportError as exc:
+        with deadline(opts.timeout.read):
+            content = await response.aread()
+    except httpx2.RequestError as exc:
         raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
     finally:
         await response.aclose()
@@ -660,7 +706,7 @@ async def _aiter_stream(
                 break
         if (partial := assembler.flush()) is not None:
             yield partial
-    except httpx2.TransportError as exc:
+    except httpx2.RequestError as exc:
         raise _stream_transport_error(exc, response, assembler) from exc
     finally:
         await response.aclose()
@@ -678,8 +724,35 @@ def _scrub(request: httpx2.Request) -> None:
             del request.headers[name]
 
 
+def _scrub_response(response: httpx2.Response) -> None:
+    """Scrub the requests a followed redirect made: httpx2 re-sends the credential to the same
+    origin, and the final response (kept on results and errors) holds that request."""
+    for earlier in response.history:
+        _scrub(earlier.request)
+    _scrub(response.request)
+
+
+def _read_capped(response: httpx2.Response) -> bytes:
+    """At most :data:`MAX_ERROR_BODY` bytes of an error answer."""
+    content = bytearray()
+    for chunk in response.iter_bytes():
+        content += chunk
+        if len(content) >= MAX_ERROR_BODY:
+            break
+    return bytes(content[:MAX_ERROR_BODY])
+
+
+async def _aread_capped(response: httpx2.Response) -> bytes:
+    content = bytearray()
+    async for chunk in response.aiter_bytes():
+        content += chunk
+        if len(content) >= MAX_ERROR_BODY:
+            break
+    return bytes(content[:MAX_ERROR_BODY])
+
+
 def _classify_transport(
-    exc: httpx2.TransportError, request: httpx2.Request, opts: SendOptions
+    exc: httpx2.RequestError, request: httpx2.Request, opts: SendOptions
 ) -> Exception:
     error, retryable, reason = transport_error(exc, request, opts.retry_ambiguous)
     if not retryable:
@@ -689,7 +762,7 @@ def _classify_transport(
 
 
 def _body_read_error(
-    exc: httpx2.TransportError, response: httpx2.Response, opts: SendOptions
+    exc: httpx2.RequestError, response: httpx2.Response, opts: SendOptions
 ) -> APIError:
     """The answer's headers arrived but its body did not: the image was made, never retried."""
     error, _, _ = transport_error(exc, response.request, False)
@@ -708,7 +781,7 @@ def _classify_status(response: httpx2.Response, content: bytes, opts: SendOption
 
 
 def _stream_transport_error(
-    exc: httpx2.TransportError, response: httpx2.Response, assembler: StreamAssembler
+    exc: httpx2.RequestError, response: httpx2.Response, assembler: StreamAssembler
 ) -> APIConnectionError:
     cls = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
     error = cls(

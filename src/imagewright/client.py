@@ -43,7 +43,7 @@ from .errors import (
 )
 from .pricing import Budget, CostEstimate, Reservation, cost_from_usage, estimate_call
 from .results import PartialImage, Result, finish_result
-from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout
+from .settings import DEFAULT_TIMEOUT, AzureConfig, Settings, to_timeout, warn_if_insecure
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -186,6 +186,7 @@ class BaseClient:
             default_model=default_model,
             default_headers=default_headers,
         )
+        warn_if_insecure(self.settings.base_url)
         if http_client is not None and not isinstance(http_client, self._http_class):
             raise ConfigurationError(_wrong_http_client(http_client, self._http_class))
         self._http = http_client
@@ -248,10 +249,15 @@ class BaseClient:
         return copy
 
     def _make_http(self) -> Any:
-        return self._http_class(
-            timeout=DEFAULT_TIMEOUT,
-            follow_redirects=True,
-            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+        from ._deadline import install
+
+        # The deadline backend bounds the whole wait for an answer (see ``_deadline``).
+        return install(
+            self._http_class(
+                timeout=DEFAULT_TIMEOUT,
+                follow_redirects=True,
+                limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+            )
         )
 
     # ---- alternative constructors -----------------------------------------------------------

@@ -31,8 +31,9 @@
          ├─ StreamError               the server sent an ``error`` event inside a stream
          └─ APIResponseValidationError the answer did not have the expected shape
 
-Warnings (``UserWarning`` subclasses): ``FinishWarning`` and ``ContrastWarning`` (overlay
-text below WCAG AA contrast) here; ``MaskWarning``, ``UnknownModelWarning``,
+Warnings (``UserWarning`` subclasses): ``FinishWarning``, ``InsecureURLWarning`` (a key sent
+over plain http to another machine) and ``ContrastWarning`` (overlay text below WCAG AA
+contrast) here; ``MaskWarning``, ``UnknownModelWarning``,
 ``PreviewFeatureWarning`` and ``ExperimentalSizeWarning`` next to the rules that raise them, all
 re-exported at the package root.
 
@@ -73,6 +74,7 @@ __all__ = [
     "FinishWarning",
     "ImageInputError",
     "ImagewrightError",
+    "InsecureURLWarning",
     "InternalServerError",
     "MaskError",
     "MissingExtraError",
@@ -101,6 +103,10 @@ class ContrastWarning(UserWarning):
 class FinishWarning(UserWarning):
     """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
     image is returned as it came."""
+
+
+class InsecureURLWarning(UserWarning):
+    """The client sends its API key over plain ``http://`` to a host that is not this machine."""
 
 
 class ConfigurationError(ImagewrightError):

@@ -40,6 +40,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
 from PIL import Image, ImageOps
 
+from ._magic import complete as _complete
+from ._magic import png_structure as _png_structure
+from ._magic import sniff_format
 from .errors import ImageInputError, Problem
 from .models import MAX_EDIT_IMAGES, MAX_IMAGE_BYTES
 
@@ -84,7 +87,6 @@ _EXT: dict[str, str] = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 _PIL_FORMATS = ("PNG", "JPEG", "WEBP")
 _ALLOWED = "PNG, JPEG or WebP"
 _ORIENTATION_TAG = 0x0112
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
@@ -95,19 +97,6 @@ _OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"<svg", "SVG"),
     (b"<?xml", "XML/SVG"),
 )
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The image format named by the magic bytes: ``png``, ``jpeg``, ``webp``, ``gif`` or ``None``."""
-    if data.startswith(_PNG_SIGNATURE):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    return None
 
 
 def _describe_unknown(data: bytes) -> str:
@@ -177,11 +166,25 @@ class EncodedImage:
         return hashlib.sha256(self.data).hexdigest()
 
     def to_pil(self) -> Image.Image:
-        """Decode into a new PIL image (EXIF orientation applied)."""
-        with Image.open(io.BytesIO(self.data)) as im:
-            out = ImageOps.exif_transpose(im)
-            out.load()
-            return out
+        """Decode into a new PIL image (EXIF orientation applied).
+
+        Raises:
+            ImageInputError: The pixel data inside the (intact) file is damaged.
+        """
+        try:
+            with Image.open(io.BytesIO(self.data)) as im:
+                out = ImageOps.exif_transpose(im)
+                out.load()
+                return out
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise ImageInputError(
+                Problem(
+                    "image",
+                    self.filename,
+                    f"the pixel data is damaged and cannot be decoded ({exc})",
+                    allowed="load_image(..., verify=True) finds this before anything is sent",
+                )
+            ) from exc
 
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)!r}" if self.notes else ""
@@ -275,57 +278,6 @@ def _array_to_pil(arr: npt.NDArray[Any], param: str) -> Image.Image:
 
 
 # --------------------------------------------------------------------------- cheap structure checks
-
-
-def _png_structure(data: bytes) -> tuple[bool, int, bool]:
-    """Walk the PNG chunks: (complete up to IEND, bit depth, has an eXIf chunk)."""
-    n = len(data)
-    if n < 33:
-        return False, 0, False
-    bit_depth = data[24]
-    pos, has_exif = 8, False
-    while pos + 8 <= n:
-        length, ctype = struct.unpack_from(">I4s", data, pos)
-        end = pos + 12 + length
-        if end > n:
-            return False, bit_depth, has_exif
-        if ctype == b"IEND":
-            return True, bit_depth, has_exif
-        if ctype == b"eXIf":
-            has_exif = True
-        pos = end
-    return False, bit_depth, has_exif
-
-
-def _jpeg_scan_start(data: bytes) -> int | None:
-    """Offset of the main image's start-of-scan marker, skipping the segments before it."""
-    pos, n = 2, len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-            continue
-        if marker == 0xDA:
-            return pos
-        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
-            pos += 2
-            continue
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return None
-
-
-def _complete(data: bytes, fmt: str) -> bool:
-    """True when the container is not cut short (no pixel is decoded)."""
-    if fmt == "jpeg":
-        # Entropy-coded data escapes 0xFF, so after the scan starts FFD9 can only be the
-        # end-of-image marker. Before it, an EXIF thumbnail carries an FFD9 of its own.
-        scan = _jpeg_scan_start(data)
-        return scan is not None and data.rfind(b"\xff\xd9") > scan
-    if fmt == "webp":
-        return int.from_bytes(data[4:8], "little") + 8 <= len(data)
-    return _png_structure(data)[0]
 
 
 # --------------------------------------------------------------------------- decoding / encoding

@@ -207,3 +207,40 @@ def to_timeout(value: float | httpx2.Timeout) -> httpx2.Timeout:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {value!r}")
     return httpx2.Timeout(float(value), connect=min(5.0, float(value)))
+
+
+_LOCAL_SUFFIXES = (".localhost", ".invalid", ".test")
+
+
+def warn_if_insecure(base_url: str, stacklevel: int = 3) -> bool:
+    """Warn (``InsecureURLWarning``) when ``base_url`` is plain http to another machine.
+
+    The key travels in a header, so over ``http://`` anyone on the path can read it. Loopback
+    addresses, ``localhost`` and the reserved names that never leave the machine or never
+    resolve (``*.localhost``, ``*.invalid``, ``*.test``) are quiet. Returns whether it warned.
+    """
+    import ipaddress
+    import warnings
+    from urllib.parse import urlsplit
+
+    from .errors import InsecureURLWarning
+
+    parts = urlsplit(base_url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(_LOCAL_SUFFIXES):
+        return False
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return False
+    except ValueError:
+        pass
+    warnings.warn(
+        f"base_url {base_url!r} is plain http to {host!r}, which is not this machine: the API "
+        "key would cross the network unencrypted. Use https:// (or a loopback address for a "
+        "local server).",
+        InsecureURLWarning,
+        stacklevel=stacklevel,
+    )
+    return True

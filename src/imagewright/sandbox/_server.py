@@ -245,6 +245,14 @@ def serve(
         ``http://127.0.0.1:8089/v1`` with any API key.
     """
     server = SandboxServer(host, port, verbose=verbose, **behaviour)
+    if not _is_loopback(server.host):
+        print(
+            f"WARNING: the sandbox is bound to {server.host}, not 127.0.0.1: other machines on "
+            "the network can reach it and read every prompt and image sent to it. "
+            "Use --host 127.0.0.1 unless you mean it.",
+            file=sys.stderr,
+            flush=True,
+        )
     print(
         f"imagewright sandbox (offline, deterministic, NOT a model) listening on {server.url}\n"
         f"  use base_url={server.url!r} with any API key; Ctrl-C to stop",
@@ -253,3 +261,14 @@ def serve(
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     print("imagewright sandbox stopped", flush=True)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -287,6 +287,10 @@ def _prompt(fields: _Fields, spec: ModelSpec) -> str:
     return prompt
 
 
+MAX_PIXELS = 50_000_000
+"""Input images larger than this are refused from their header (decompression bombs)."""
+
+
 def _open(part: Part, param: str, *, limit: int, png_only: bool = False) -> Image.Image:
     mime = (part.content_type or "application/octet-stream").split(";")[0].strip().lower()
     allowed = ("image/png",) if png_only else _IMAGE_MIMES
@@ -318,6 +322,15 @@ def _open(part: Part, param: str, *, limit: int, png_only: bool = False) -> Imag
         )
     try:
         with Image.open(io.BytesIO(data)) as im:
+            if im.width * im.height > MAX_PIXELS:
+                # Refused from the header, before a decompression bomb is inflated.
+                raise Refusal(
+                    400,
+                    f"Invalid image file '{param}': {im.width}x{im.height} pixels is over the "
+                    f"{MAX_PIXELS:,}-pixel limit.",
+                    param=param,
+                    code="image_too_large",
+                )
             im.load()
             return ImageOps.exif_transpose(im).convert("RGBA")
     except (OSError, ValueError, Image.DecompressionBombError):
