@@ -78,6 +78,7 @@ GENERATE_RULES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("4 size under pixel floor", "size", {"size": "1024x512"}, {"size": "1024x640"}),
     # 3856 is a multiple of 16, the aspect is under 3:1 and the pixels under the maximum
     ("4 size longest edge over 3840", "size", {"size": "3856x1296"}, {"size": "3840x1296"}),
+    ("4 size height not /16", "size", {"size": "1024x1000"}, {"size": "1024x1008"}),
     ("4 size malformed", "size", {"size": "big"}, {"size": "auto"}),
     (
         "4 std-only model",
@@ -310,6 +311,16 @@ def test_unknown_models_pass_with_a_warning() -> None:
     # universal rules still apply to unknown models
     with pytest.raises(ValidationError):
         compile_generate("x", model="gpt-image-9", n=50)
+
+
+def test_a_misspelt_model_is_refused_not_sent_as_unknown() -> None:
+    # Only case or punctuation differ from a known name: a typo, not a newer model.
+    for typo in ("gpt-image2", "GPT-Image-2"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no UnknownModelWarning: it is an error
+            with pytest.raises(ValidationError, match="did you mean 'gpt-image-2'") as info:
+                compile_generate("a fox", model=typo)
+        assert info.value.params == ["model"]
 
 
 def test_2_6_family_is_not_hard_validated() -> None:

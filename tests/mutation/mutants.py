@@ -42,9 +42,10 @@ RESULTS = T + "test_results.py"
 BUDGET = T + "test_budget.py"
 IMAGES = T + "test_images.py"
 TRANSPORT = T + "test_transport.py"
+STALE = T + "test_stale_connections.py"
 
 TESTS_FOR: dict[str, tuple[str, ...]] = {
-    "_transport": (TRANSPORT, RETRIES, T + "test_stale_connections.py", CLIENT),
+    "_transport": (TRANSPORT, RETRIES, STALE, CLIENT),
     "_compile": (COMPILE, VALID),
     "calls": (COMPILE, VALID),
     "models": (VALID, COMPILE, T + "test_sizing.py"),
@@ -67,6 +68,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "RETRY_STATUSES = frozenset({408, 409, 429})",
         "RETRY_STATUSES = frozenset({408, 409})",
         "a 429 rate limit is not retried",
+        tests=(RETRIES + "::test_429_retry_after_ms_is_honoured",),
     ),
     Mutant(
         "R2",
@@ -74,6 +76,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "(not math.isfinite(after) or after > MAX_RETRY_AFTER)",
         "(not math.isfinite(after) or after >= MAX_RETRY_AFTER)",
         "retry-after of exactly 120 s gives up instead of waiting",
+        tests=(RETRIES + "::test_retry_after_of_120_s_is_waited_and_121_is_refused",),
     ),
     Mutant(
         "R3",
@@ -81,6 +84,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "response.status_code >= 500:",
         "response.status_code > 500:",
         "a 500 is not retried",
+        tests=(RETRIES + "::test_500_then_success",),
     ),
     Mutant(
         "R4",
@@ -88,6 +92,7 @@ MUTANTS: tuple[Mutant, ...] = (
         'if flag == "false":',
         'if flag == "never":',
         "x-should-retry: false is ignored (a 5xx the server says not to retry is retried)",
+        tests=(RETRIES + "::test_x_should_retry_false_wins_over_5xx",),
     ),
     Mutant(
         "R5",
@@ -95,6 +100,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "if after is not None and 0 < after <= MAX_RETRY_AFTER:",
         "if after is not None and 0 < after < MAX_RETRY_AFTER:",
         "a retry-after of exactly 120 s is replaced by a short backoff",
+        tests=(RETRIES + "::test_retry_after_rules",),
     ),
     Mutant(
         "R6",
@@ -102,6 +108,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "base = min(INITIAL_BACKOFF * 2.0**retries_taken, MAX_BACKOFF)",
         "base = INITIAL_BACKOFF * 2.0**retries_taken",
         "the exponential backoff is not capped at 8 s",
+        tests=(RETRIES + "::test_backoff_follows_the_official_schedule",),
     ),
     Mutant(
         "R7",
@@ -109,6 +116,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "seconds = float(ms) / 1000.0",
         "seconds = float(ms)",
         "retry-after-ms read as seconds",
+        tests=(
+            TRANSPORT,
+            RETRIES + "::test_429_retry_after_ms_is_honoured",
+        ),
     ),
     Mutant(
         "R8",
@@ -116,6 +127,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '"stop": tenacity.stop_after_attempt(max_retries + 1),',
         '"stop": tenacity.stop_after_attempt(max_retries),',
         "one retry fewer than max_retries allows",
+        tests=(RETRIES + "::test_retries_exhausted_raise_the_last_error",),
     ),
     Mutant(
         "R9",
@@ -123,6 +135,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "return parsed.timestamp() - (time.time() if now is None else now)",
         "return time.time() if now is None else now",
         "an HTTP-date retry-after is read as an absolute number of seconds (never honoured)",
+        tests=(
+            TRANSPORT,
+            RETRIES + "::test_retry_after_http_date_is_honoured",
+        ),
     ),
     # ---------------------------------------------------------------- _transport: ambiguity
     Mutant(
@@ -131,6 +147,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "ambiguous = not isinstance(exc, _BEFORE_SEND) and not unsent",
         "ambiguous = False",
         "a timeout after the upload is retried (a second paid image)",
+        tests=(
+            TRANSPORT,
+            RETRIES + "::test_read_timeout_is_not_retried_by_default",
+        ),
     ),
     Mutant(
         "A2",
@@ -138,6 +158,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "if ambiguous and not retry_ambiguous:",
         "if ambiguous and retry_ambiguous:",
         "retry_ambiguous is inverted",
+        tests=(
+            TRANSPORT,
+            RETRIES + "::test_read_timeout_retried_when_opted_in",
+        ),
     ),
     Mutant(
         "A3",
@@ -145,6 +169,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "    httpx2.ConnectError,\n",
         "",
         "a refused connection counts as ambiguous and is not retried",
+        tests=(
+            TRANSPORT,
+            RETRIES + "::test_connection_refused_is_retried",
+        ),
     ),
     Mutant(
         "A4",
@@ -152,6 +180,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "return not (isinstance(stream, _TrackedBody) and stream.started and not stream.complete)",
         "return True",
         "a stale keep-alive connection (body never fully written) is not retried",
+        tests=(STALE,),
     ),
     Mutant(
         "A5",
@@ -159,6 +188,10 @@ MUTANTS: tuple[Mutant, ...] = (
         'headers["Idempotency-Key"] = opts.idempotency_key',
         'headers["Idempotency-Key"] = f"imagewright-{uuid.uuid4()}"',
         "each retry carries a new Idempotency-Key",
+        tests=(
+            TRANSPORT,
+            RETRIES + "::test_every_attempt_reuses_one_idempotency_key",
+        ),
     ),
     # ---------------------------------------------------------------- _transport: key scrubbing
     Mutant(
@@ -173,6 +206,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "        except httpx2.TransportError as exc:\n"
         "            raise _classify_transport(exc, request, opts) from exc\n",
         "the async client keeps the key on the request an error carries",
+        tests=(
+            CLIENT + "::test_key_never_in_repr_logs_or_errors",
+            CLIENT + "::test_azure_key_is_scrubbed_from_errors_and_budget_works",
+        ),
     ),
     Mutant(
         "K2",
@@ -180,6 +217,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '_CREDENTIAL_HEADERS = ("authorization", "api-key")',
         '_CREDENTIAL_HEADERS = ("api-key",)',
         "the Authorization header stays on err.request (httpx masks it in repr only)",
+        tests=(CLIENT + "::test_key_never_in_repr_logs_or_errors",),
     ),
     Mutant(
         "K3",
@@ -193,6 +231,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "        except httpx2.TransportError as exc:\n"
         "            raise _classify_transport(exc, request, opts) from exc\n",
         "the sync client keeps the key on the request an error carries",
+        tests=(
+            CLIENT + "::test_key_never_in_repr_logs_or_errors",
+            CLIENT + "::test_azure_key_is_scrubbed_from_errors_and_budget_works",
+        ),
     ),
     Mutant(
         "K4",
@@ -200,6 +242,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '_CREDENTIAL_HEADERS = ("authorization", "api-key")',
         '_CREDENTIAL_HEADERS = ("authorization",)',
         "an Azure api-key stays on err.request",
+        tests=(CLIENT + "::test_azure_key_is_scrubbed_from_errors_and_budget_works",),
     ),
     # ---------------------------------------------------------------- _transport: streams, parsing
     Mutant(
@@ -216,6 +259,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    finally:\n"
         "        response.close()\n",
         "sync stream: a last event without its blank line is dropped (no Result)",
+        tests=(CLIENT + "::test_a_last_event_without_its_blank_line_still_ends_in_the_result",),
     ),
     Mutant(
         "S2",
@@ -231,6 +275,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    finally:\n"
         "        await response.aclose()\n",
         "async stream: a last event without its blank line is dropped (no Result)",
+        tests=(CLIENT + "::test_a_last_event_without_its_blank_line_still_ends_in_the_result",),
     ),
     Mutant(
         "S3",
@@ -238,6 +283,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "usage = u if usage is None else usage + u",
         "usage = u",
         "a streamed n=2 call reports only the last image's usage (cost undercounted)",
+        tests=(CLIENT + "::test_stream_with_done_marker_and_n_2",),
     ),
     Mutant(
         "S4",
@@ -245,6 +291,10 @@ MUTANTS: tuple[Mutant, ...] = (
         'if obj.get("error"):',
         'if obj.get("error") and False:',
         "an error event mid-stream is ignored (no StreamError, partials lost)",
+        tests=(
+            CLIENT + "::test_error_event_inside_the_stream_raises",
+            CLIENT + "::test_stream_error_keeps_partials_and_bad_base64_is_typed",
+        ),
     ),
     Mutant(
         "S5",
@@ -263,6 +313,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    if not outputs:\n        raise APIResponseValidationError(",
         "    if False:\n        raise APIResponseValidationError(",
         "a 200 without any image becomes a Result with no output",
+        tests=(CLIENT + "::test_empty_success_is_an_error_not_an_empty_result",),
     ),
     Mutant(
         "T2",
@@ -270,6 +321,10 @@ MUTANTS: tuple[Mutant, ...] = (
         'body = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed',
         "body = parsed",
         "an API error's message and code are lost from the exception",
+        tests=(
+            RETRIES + "::test_retry_after_over_120_s_is_not_retried",
+            RETRIES + "::test_content_policy_is_never_retried",
+        ),
     ),
     # ---------------------------------------------------------------- calls: the wire form
     Mutant(
@@ -357,6 +412,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "mask = prepare_mask(request.mask, image=images[0], editable=request.editable)",
         "mask = prepare_mask(request.mask, image=images[0])",
         "EditRequest(editable='white') is ignored: the L mask is refused as ambiguous",
+        tests=(
+            VALID,
+            CLIENT + "::test_a_white_editable_mask_image_is_sent_transparent_exactly_where_white",
+        ),
     ),
     Mutant(
         "C1",
@@ -675,6 +734,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "            APIResponseValidationError,\n"
         "        ),\n",
         "a malformed 2xx (generated and billed) is counted as not billed",
+        tests=(BUDGET + "::test_a_malformed_200_counts_as_spent",),
     ),
     Mutant(
         "B1",

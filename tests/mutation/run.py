@@ -143,6 +143,10 @@ def run_mutant(mutant: Mutant, *, src: Path | None = None, timeout: float = TIME
         seconds = time.monotonic() - t0
     if code == 0:
         return Outcome(mutant, "survived", seconds)
+    if code == 3 and re.search(r"\b\d+ failed\b", output):
+        # A plugin broke while reporting a real failure (hypothesis writing its patch): the
+        # tests did fail, so the mutant was caught.
+        code = 1
     if code in (3, 4, 5):  # internal/usage error, nothing collected: the mapping is wrong
         raise RuntimeError(f"{mutant.id}: pytest exit {code} on {tests_for(mutant)}:\n{output}")
     failed = _FAILED.search(output)
