@@ -588,3 +588,13 @@ async def test_a_white_editable_mask_image_is_sent_transparent_exactly_where_whi
     alpha = np.asarray(Image.open(io.BytesIO(mask["content"])).convert("RGBA"))[..., 3]
     assert ((alpha == 0) == (np.asarray(white) == 255)).all()
     assert set(np.unique(alpha)) == {0, 255}
+
+
+async def test_a_negative_per_call_max_retries_is_refused_before_sending(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.ConfigurationError, match="max_retries must be a non-negative"):
+        await client.generate("x", model="gpt-image-2", max_retries=-1)
+    await client.close()
+    assert capture.requests == []

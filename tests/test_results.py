@@ -329,6 +329,18 @@ def test_usage_sums_every_field() -> None:
     assert total.output_tokens_details is not None
     assert total.output_tokens_details.image_tokens == 200
     assert total.input_tokens_details.model_dump()["cached_text_tokens"] == 8
+    # A field only one side reports (cached tokens on the second event) is kept either way.
+    plain = Usage.model_validate(
+        {
+            "input_tokens": 10,
+            "output_tokens": 100,
+            "total_tokens": 110,
+            "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+        }
+    )
+    for mixed in (plain + u, u + plain):
+        assert mixed.input_tokens_details.model_dump()["cached_text_tokens"] == 4
+        assert mixed.output_tokens_details.image_tokens == 100
 
 
 def test_jpeg_paste_back_saves_the_raw_bytes_under_their_own_extension(tmp_path: Path) -> None:

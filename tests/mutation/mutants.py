@@ -763,6 +763,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "or isinstance(max_retries, bool) or max_retries < 0:",
         "or isinstance(max_retries, bool):",
         "max_retries=-1 is accepted",
+        tests=(CLIENT + "::test_a_negative_per_call_max_retries_is_refused_before_sending",),
     ),
     # ---------------------------------------------------------------- images
     Mutant(
@@ -799,6 +800,10 @@ MUTANTS: tuple[Mutant, ...] = (
         'return int.from_bytes(data[4:8], "little") + 8 <= len(data)',
         "return True",
         "a truncated WebP is sent",
+        equivalent=(
+            "under Pillow 13 a WebP whose RIFF size exceeds its data already fails to open "
+            "(libwebp's demuxer checks it) before this check runs: the same ImageInputError"
+        ),
     ),
     Mutant(
         "I6",

@@ -127,6 +127,7 @@ def _pytest(tests: Sequence[str], src: Path, timeout: float) -> tuple[int | None
 
 
 _FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+_SECTION = re.compile(r"^_{3,} (\S+(?: \S+)*?) _{3,}$", re.MULTILINE)  # "___ test_x ___"
 
 
 def run_mutant(mutant: Mutant, *, src: Path | None = None, timeout: float = TIMEOUT_S) -> Outcome:
@@ -149,7 +150,7 @@ def run_mutant(mutant: Mutant, *, src: Path | None = None, timeout: float = TIME
         code = 1
     if code in (3, 4, 5):  # internal/usage error, nothing collected: the mapping is wrong
         raise RuntimeError(f"{mutant.id}: pytest exit {code} on {tests_for(mutant)}:\n{output}")
-    failed = _FAILED.search(output)
+    failed = _FAILED.search(output) or _SECTION.search(output)
     detail = failed.group(1) if failed else ("timed out" if code is None else f"exit {code}")
     return Outcome(mutant, "killed", seconds, detail)
 
