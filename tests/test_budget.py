@@ -121,3 +121,17 @@ def test_estimate_of_layouts_and_masked_edits() -> None:
     call = client.compile_edit(req, quality="low")
     assert client.estimate(call) == client.estimate(req, quality="low")
     client.close()
+
+
+async def test_a_malformed_200_counts_as_spent(make_client: Any, capture: Any) -> None:
+    from ._capture import Reply
+
+    # The server made (and billed) the image; the answer is just not readable.
+    capture.push(Reply(200, {}, {"created": 1, "data": [{"url": "https://x"}]}))
+    client = make_client(api_key="k", base_url=capture.url, budget=1.0)
+    with pytest.raises(imagewright.APIResponseValidationError):
+        await client.generate("x", model="gpt-image-2", quality="low", size="1024x1024")
+    await client.close()
+    budget = client.client.budget
+    assert budget.spent_usd > 0
+    assert budget.pending_usd == 0

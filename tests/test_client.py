@@ -23,6 +23,7 @@ from ._capture import (
     stream_events,
     tiny_png,
 )
+from .conftest import AnyClient
 
 KEY = "sk-live-SECRET-0123456789"
 
@@ -182,6 +183,11 @@ async def test_key_never_in_repr_logs_or_errors(
     for text in texts:
         assert KEY not in text
     assert "$OPENAI_API_KEY" in call.to_curl()
+    # httpx masks Authorization in a repr of headers, so read the header values themselves.
+    assert capture.requests[0].headers["authorization"] == f"Bearer {KEY}"  # it was sent
+    for request in (err.request, err.response.request):
+        assert "authorization" not in request.headers
+        assert not any(KEY in value for value in request.headers.values())
 
 
 # ---- Azure ----------------------------------------------------------------------------------
@@ -363,6 +369,20 @@ async def test_malformed_sse_raises(make_client: Any, capture: CaptureServer) ->
     await client.close()
 
 
+async def test_a_last_event_without_its_blank_line_still_ends_in_the_result(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    events = stream_events("image_generation", partials=1)
+    events[-1] = events[-1].rstrip(b"\n")  # the server closed right after the data line
+    capture.push(Reply(action="sse", events=events))
+    client = make_client(api_key="k", base_url=capture.url)
+    got = await client.stream("stream_generate", "x", model="gpt-image-2", partial_images=1)
+    await client.close()
+    assert [type(e).__name__ for e in got] == ["PartialImage", "Result"]
+    assert got[-1].output.size == (16, 16)
+    assert got[-1].usage.total_tokens == 246
+
+
 async def test_stream_with_done_marker_and_n_2(make_client: Any, capture: CaptureServer) -> None:
     b64 = base64.b64encode(tiny_png()).decode()
     done = {
@@ -474,20 +494,26 @@ def test_partial_images_zero_without_stream_is_harmless() -> None:
     assert call.params["partial_images"] == 0
 
 
-async def test_azure_key_is_scrubbed_from_errors_and_budget_works(capture: CaptureServer) -> None:
+@pytest.mark.parametrize("cls", [imagewright.Client, imagewright.AsyncClient])
+async def test_azure_key_is_scrubbed_from_errors_and_budget_works(
+    capture: CaptureServer, cls: Any
+) -> None:
     capture.push(Reply(400, {}, error_body("bad")))
     endpoint = capture.url.removesuffix("/v1")
-    client = imagewright.Client.azure(
+    client = cls.azure(
         endpoint=endpoint, api_version="v1", deployment="d", api_key="AZURE-SECRET-KEY", budget=2.0
     )
     assert client.budget is not None
+    any_client = AnyClient(client)
     with pytest.raises(imagewright.BadRequestError) as info:
-        client.generate("x", model="gpt-image-2", max_retries=0)
-    client.close()
+        await any_client.generate("x", model="gpt-image-2", max_retries=0)
+    await any_client.close()
     assert capture.requests[0].headers["api-key"] == "AZURE-SECRET-KEY"  # it was sent
     err = info.value
-    for text in (repr(err.request.headers), repr(err.response.request.headers), repr(vars(err))):
-        assert "AZURE-SECRET-KEY" not in text
+    for request in (err.request, err.response.request):
+        assert "api-key" not in request.headers
+        assert not any("AZURE-SECRET-KEY" in value for value in request.headers.values())
+    assert "AZURE-SECRET-KEY" not in repr(vars(err))
 
 
 def test_with_options_base_url_trailing_slash() -> None:
@@ -541,3 +567,34 @@ def test_every_setting_is_a_client_keyword_and_a_with_options_change() -> None:
     assert copy.settings.base_url == client.settings.base_url
     with pytest.raises(TypeError, match="the settings are: api_key, base_url"):
         client.with_options(retries=3)
+
+
+async def test_a_white_editable_mask_image_is_sent_transparent_exactly_where_white(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    white = Image.new("L", (64, 48), 0)
+    white.paste(255, (8, 4, 40, 30))
+    client = make_client(api_key="k", base_url=capture.url)
+    await client.edit(
+        EditRequest(tiny_png((64, 48)), "x", mask=white, editable="white"), model="gpt-image-2"
+    )
+    await client.close()
+    (mask,) = [p for p in capture.requests[0].parts() if p["name"] == "mask"]
+    alpha = np.asarray(Image.open(io.BytesIO(mask["content"])).convert("RGBA"))[..., 3]
+    assert ((alpha == 0) == (np.asarray(white) == 255)).all()
+    assert set(np.unique(alpha)) == {0, 255}
+
+
+async def test_a_negative_per_call_max_retries_is_refused_before_sending(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    client = make_client(api_key="k", base_url=capture.url)
+    with pytest.raises(imagewright.ConfigurationError, match="max_retries must be a non-negative"):
+        await client.generate("x", model="gpt-image-2", max_retries=-1)
+    await client.close()
+    assert capture.requests == []

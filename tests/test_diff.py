@@ -282,6 +282,20 @@ def test_leaks_fail_preservation_and_are_named_largest_first():
     assert "largest at (5, 100, 35, 120)" in str(pres)
 
 
+def test_a_uniform_shift_of_the_protected_area_fails_on_mae_alone():
+    src = textured(64, 80).astype(np.int16)
+    editable = np.zeros((64, 80), bool)
+    editable[16:48, 20:60] = True
+    # Every protected pixel moves by +8 levels: at the threshold, so none counts as changed,
+    # but the whole area is visibly brighter.
+    out = np.clip(src + 8, 0, 255).astype(np.uint8)
+    pres = compute_diff(src.astype(np.uint8), out, editable).preservation
+    assert pres is not None
+    assert pres.outside.changed_pixels == 0
+    assert not pres.passed
+    assert [r for r in pres.reasons if "MAE" in r]
+
+
 def test_policy_is_configurable():
     src, out, editable = leaky_edit()
     lenient = PreservationPolicy(max_changed_fraction=0.5, max_mae=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 import __future__
 
+import importlib
 import types
 
 import pytest
@@ -17,7 +18,14 @@ def test_all_is_sorted_and_unique() -> None:
 def test_all_matches_the_public_names() -> None:
     # The root exports lazily (module __getattr__): load every name, then compare what is there.
     for name in imagewright.__all__:
-        assert getattr(imagewright, name) is not None
+        value = getattr(imagewright, name)
+        # A lazy name is the very object its module defines (not a stale or wrong entry)...
+        if name in imagewright._WHERE:
+            module = importlib.import_module(f"imagewright.{imagewright._WHERE[name]}")
+            assert value is getattr(module, name), name
+        # ...and classes, functions and modules carry the name they are exported under.
+        if isinstance(value, (type, types.FunctionType, types.ModuleType)):
+            assert value.__name__.rsplit(".", 1)[-1] == name, (name, value)
     public = {
         name
         for name, value in vars(imagewright).items()

@@ -113,6 +113,27 @@ def test_mask_png_stream_is_exactly_the_up_filtered_scanlines(m: Mask) -> None:
     assert not decoded[..., :3].any()
 
 
+def _scanlines(editable: np.ndarray) -> bytes:
+    """The PNG spec's Up-filtered RGBA scanlines of a mask: what the IDAT must inflate to."""
+    alpha = np.where(editable, 0, 255).astype(np.uint8)
+    raw = np.zeros((editable.shape[0], 1 + 4 * editable.shape[1]), np.uint8)
+    raw[1:, 0] = 2
+    raw[0, 4::4] = alpha[0]
+    raw[1:, 4::4] = alpha[1:] - alpha[:-1]
+    return raw.tobytes()
+
+
+def test_mask_png_long_zero_runs_inflate_exactly_at_every_width() -> None:
+    # Runs of zeros longer than one deflate copy (258 bytes) are split into full copies and a
+    # tail; widths up to 300 px give runs of every length up to 1,200 bytes, across the
+    # boundaries (515, 772, 1028 ...) where a miscounted split shows.
+    for w in range(1, 301):
+        for editable in (np.ones((2, w), bool), np.eye(2, w, k=w // 2, dtype=bool)):
+            data = encode_alpha_png(editable)
+            idat = data[41 : 41 + int.from_bytes(data[33:37], "big")]
+            assert zlib.decompress(idat) == _scanlines(editable), w  # and the Adler-32
+
+
 def test_mask_png_zlib_fallback_decodes_to_the_same_mask(monkeypatch: pytest.MonkeyPatch) -> None:
     # Masks with millions of edges (noise) are compressed by zlib instead; same pixels.
     m = Mask(np.random.default_rng(3).random((37, 53)) < 0.5)

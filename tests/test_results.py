@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import numpy as np
@@ -21,6 +23,8 @@ from imagewright.masks import Mask
 from imagewright.pricing import cost_from_usage
 from imagewright.results import Result, results_grid
 from imagewright.sandbox import Sandbox, SandboxTransport
+
+from ._capture import CaptureServer, Reply, images_response
 
 SIZE = (256, 192)
 BOX = (64, 48, 192, 144)
@@ -76,6 +80,29 @@ def test_a_leaky_edit_fails_preservation_and_paste_back_restores_it():
     assert fixed.preservation
     assert fixed.outputs[0].raw == result.outputs[0].data  # the API's bytes are kept
     assert fixed.call == result.call
+
+
+async def test_a_leak_in_the_second_of_two_outputs_is_not_preserved(
+    make_client: Any, capture: CaptureServer
+) -> None:
+    def b64(im: Image.Image) -> str:
+        buf = io.BytesIO()
+        im.save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode()
+
+    clean = source()
+    leaky = source()
+    leaky.paste((255, 0, 255), (0, 0, 40, 30))  # outside the editable box
+    body = images_response(n=2, size=SIZE)
+    body["data"] = [{"b64_json": b64(clean)}, {"b64_json": b64(leaky)}]
+    capture.push(Reply(200, {}, body))
+    client = make_client(api_key="k", base_url=capture.url)
+    request = EditRequest(source(), "a red balloon", mask=Mask.box(SIZE, BOX))
+    result = await client.edit(request, model="gpt-image-2", n=2)
+    await client.close()
+    assert result.preservation  # the first output alone is clean...
+    assert not result.diffs[1].preservation
+    assert result.preserved is False  # ...but the result as a whole is not
 
 
 def test_a_generation_has_no_diff_and_cannot_be_pasted_back():
@@ -302,6 +329,18 @@ def test_usage_sums_every_field() -> None:
     assert total.output_tokens_details is not None
     assert total.output_tokens_details.image_tokens == 200
     assert total.input_tokens_details.model_dump()["cached_text_tokens"] == 8
+    # A field only one side reports (cached tokens on the second event) is kept either way.
+    plain = Usage.model_validate(
+        {
+            "input_tokens": 10,
+            "output_tokens": 100,
+            "total_tokens": 110,
+            "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+        }
+    )
+    for mixed in (plain + u, u + plain):
+        assert mixed.input_tokens_details.model_dump()["cached_text_tokens"] == 4
+        assert mixed.output_tokens_details.image_tokens == 100
 
 
 def test_jpeg_paste_back_saves_the_raw_bytes_under_their_own_extension(tmp_path: Path) -> None:

@@ -39,16 +39,61 @@ async def test_429_retry_after_ms_is_honoured(
     assert any("in 0.150 s" in r.getMessage() for r in caplog.records)
 
 
-async def test_retry_after_http_date_is_honoured(make_client: Any, capture: CaptureServer) -> None:
-    when = email.utils.formatdate(time.time() + 1, usegmt=True)
+def _record_waits(monkeypatch: pytest.MonkeyPatch, *, sleep: bool) -> list[float]:
+    """Record every wait the retry policy chooses; ``sleep=False`` skips the sleeping itself."""
+    waits: list[float] = []
+    real = _transport._wait
+
+    def wait(state: Any) -> float:
+        waits.append(real(state))
+        return waits[-1] if sleep else 0.0
+
+    monkeypatch.setattr(_transport, "_wait", wait)
+    return waits
+
+
+async def test_retry_after_http_date_is_honoured(
+    make_client: Any, capture: CaptureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An HTTP date has 1 s resolution: three seconds ahead is a wait of (2, 3] s less the
+    # time the request took; the backoff it replaces would be 0.5 s at most.
+    when = email.utils.formatdate(time.time() + 3, usegmt=True)
     capture.push(Reply(503, {"retry-after": when}, error_body("busy")), OK)
+    waits = _record_waits(monkeypatch, sleep=True)
     client = _client(make_client, capture)
     t0 = time.monotonic()
     result = await client.generate("x", model="gpt-image-2")
+    elapsed = time.monotonic() - t0
     await client.close()
     assert result.timings.attempts == 2
-    assert time.monotonic() - t0 >= 0.0  # the HTTP date has 1 s resolution; it must not crash
     assert len(capture.requests) == 2
+    assert len(waits) == 1
+    assert 1.0 < waits[0] <= 3.0  # the date, not the backoff
+    assert elapsed >= waits[0]
+
+
+@pytest.mark.parametrize(("after", "retried"), [("120", True), ("121", False)])
+async def test_retry_after_of_120_s_is_waited_and_121_is_refused(
+    make_client: Any,
+    capture: CaptureServer,
+    monkeypatch: pytest.MonkeyPatch,
+    after: str,
+    retried: bool,
+) -> None:
+    capture.push(Reply(429, {"retry-after": after}, error_body("slow down")), OK)
+    waits = _record_waits(monkeypatch, sleep=False)  # do not really wait two minutes
+    client = _client(make_client, capture)
+    if retried:
+        result = await client.generate("x", model="gpt-image-2")
+        assert result.timings.attempts == 2
+        assert waits == [120.0]
+    else:
+        with pytest.raises(imagewright.RateLimitError) as info:
+            await client.generate("x", model="gpt-image-2")
+        assert info.value.attempts == 1
+        assert waits == []
+    await client.close()
+    assert len(capture.requests) == (2 if retried else 1)
 
 
 async def test_retry_after_over_120_s_is_not_retried(

@@ -76,6 +76,9 @@ GENERATE_RULES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("4 size aspect > 3", "size", {"size": "3840x1024"}, {"size": "3072x1024"}),
     ("4 size over max pixels", "size", {"size": "3840x2176"}, {"size": "3840x2160"}),
     ("4 size under pixel floor", "size", {"size": "1024x512"}, {"size": "1024x640"}),
+    # 3856 is a multiple of 16, the aspect is under 3:1 and the pixels under the maximum
+    ("4 size longest edge over 3840", "size", {"size": "3856x1296"}, {"size": "3840x1296"}),
+    ("4 size height not /16", "size", {"size": "1024x1000"}, {"size": "1024x1008"}),
     ("4 size malformed", "size", {"size": "big"}, {"size": "auto"}),
     (
         "4 std-only model",
@@ -310,6 +313,16 @@ def test_unknown_models_pass_with_a_warning() -> None:
         compile_generate("x", model="gpt-image-9", n=50)
 
 
+def test_a_misspelt_model_is_refused_not_sent_as_unknown() -> None:
+    # Only case or punctuation differ from a known name: a typo, not a newer model.
+    for typo in ("gpt-image2", "GPT-Image-2"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no UnknownModelWarning: it is an error
+            with pytest.raises(ValidationError, match="did you mean 'gpt-image-2'") as info:
+                compile_generate("a fox", model=typo)
+        assert info.value.params == ["model"]
+
+
 def test_2_6_family_is_not_hard_validated() -> None:
     call = compile_generate("x", model="gpt-image-2.6-sunburst", quality="xhigh", size="2048x2048")
     assert call.params["quality"] == "xhigh"
@@ -347,3 +360,59 @@ def test_palette_markup_with_transparency_is_accepted() -> None:
     im.save(buf, format="PNG", transparency=0)
     call = edit(EditRequest(png(), "x", markup=buf.getvalue()), model="gpt-image-2.5-flare")
     assert call.markup is not None
+    # What is sent keeps the palette's transparency: untouched areas clear, the mark opaque.
+    sent = Image.open(io.BytesIO(call.markup.data)).convert("RGBA")
+    assert sent.getpixel((0, 0)) == (0, 0, 0, 0)
+    assert sent.getpixel((5, 5)) == (255, 0, 0, 255)
+
+
+# -- a layout's guide counts like any other input --------------------------------------------
+
+
+def _guided(guide: str) -> Any:
+    from imagewright import Layout
+
+    return Layout.square_post("Hello", image="a teapot", guide=guide, size="1024x1024")
+
+
+def test_one_image_plus_a_guide_goes_as_two_image_list_parts() -> None:
+    call = edit(EditRequest(png(), _guided("reference")))  # one image, not a list
+    assert len(call.images) == 2
+    assert [name for name, _ in call.files()] == ["image[]", "image[]"]
+
+
+def test_sixteen_images_plus_a_guide_are_refused() -> None:
+    with pytest.raises(imagewright.ImageInputError) as info:
+        edit(EditRequest([png()] * 16, _guided("reference")))
+    (problem,) = info.value.problems
+    assert (problem.param, problem.value) == ("image", "17 images")
+    assert len(edit(EditRequest([png()] * 15, _guided("reference"))).images) == 16
+
+
+def test_a_mask_and_a_guide_sent_as_markup_are_refused() -> None:
+    from imagewright import Mask
+
+    request = EditRequest(png((64, 64)), _guided("auto"), mask=Mask.box((64, 64), (8, 8, 32, 32)))
+    with pytest.raises(ValidationError, match="cannot be combined") as info:
+        edit(request, model="gpt-image-2.5-flare")
+    assert "mask" in info.value.params
+    # On gpt-image-2 the same guide goes as a reference image, which a mask does not clash with.
+    assert edit(request).mask is not None
+
+
+# -- nested and list fields in the multipart form --------------------------------------------
+
+
+def test_a_nested_none_is_not_sent() -> None:
+    call = edit(output_format="svg", svg={"model": "m", "reasoning": None})
+    fields = call.form_fields()
+    assert fields["svg[model]"] == ["m"]
+    assert not any(name.startswith("svg[reasoning]") for name in fields)
+    assert all("None" not in values for values in fields.values())
+
+
+def test_a_list_in_extra_body_goes_as_repeated_bracket_parts() -> None:
+    call = edit(extra_body={"tags": ["a", "b"]})
+    fields = call.form_fields()
+    assert fields["tags[]"] == ["a", "b"]
+    assert "tags" not in fields

@@ -1,0 +1,1 @@
+"""Targeted mutation testing: ``python -m tests.mutation.run`` (see docs/reliability.md)."""
