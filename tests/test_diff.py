@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from imagewright import Client
-from imagewright._imageops import label as _label
+from imagewright._diff_pixels import label as _label
 from imagewright.diff import (
     DEFAULT_THRESHOLD,
     PreservationPolicy,

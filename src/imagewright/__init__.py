@@ -26,16 +26,23 @@ from .errors import (
     ConflictError,
     ContentPolicyError,
     ContrastWarning,
+    ExperimentalSizeWarning,
     FinishWarning,
+    GlyphError,
     ImageInputError,
     ImagewrightError,
+    ImagewrightWarning,
     InternalServerError,
     MaskError,
+    MaskWarning,
     MissingExtraError,
     NotFoundError,
     PermissionDeniedError,
+    PreviewFeatureWarning,
     RateLimitError,
     StreamError,
+    TextFitError,
+    UnknownModelWarning,
     UnprocessableEntityError,
     ValidationError,
 )
@@ -59,7 +66,6 @@ if _typing.TYPE_CHECKING:
         typography,
         verify,
     )
-    from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
     from .calls import ApiCall, Part
     from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
     from .conversation import (
@@ -73,20 +79,17 @@ if _typing.TYPE_CHECKING:
     from .edit import EditRequest
     from .images import EncodedImage
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
-    from .masks import Mask, MaskFinding, MaskWarning
-    from .models import UnknownModelWarning
+    from .masks import Mask, MaskFinding
     from .pricing import Budget, Cost, CostEstimate
     from .prompt import Prompt, Text
     from .repair import TextRepair
     from .results import OutputImage, PartialImage, Result, Timings, Usage, results_grid
     from .sizing import SizePlan, plan_size
     from .text import ExpectedText, Normalization, OcrEngine, OcrLine, StringCheck, TextCheck
-    from .typography import GlyphError, TextFitError
     from .verify import Check
 
 # Where each public name lives; ``__getattr__`` imports it on first access (PEP 562).
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_compile": ("ExperimentalSizeWarning", "PreviewFeatureWarning"),
     "calls": ("ApiCall", "Part"),
     "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
     "conversation": (
@@ -100,15 +103,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "edit": ("EditRequest",),
     "images": ("EncodedImage",),
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
-    "masks": ("Mask", "MaskFinding", "MaskWarning"),
-    "models": ("UnknownModelWarning",),
+    "masks": ("Mask", "MaskFinding"),
     "pricing": ("Budget", "Cost", "CostEstimate"),
     "prompt": ("Prompt", "Text"),
     "repair": ("TextRepair",),
     "results": ("OutputImage", "PartialImage", "Result", "Timings", "Usage", "results_grid"),
     "sizing": ("SizePlan", "plan_size"),
     "text": ("ExpectedText", "Normalization", "OcrEngine", "OcrLine", "StringCheck", "TextCheck"),
-    "typography": ("GlyphError", "TextFitError"),
     "verify": ("Check",),
 }
 _SUBMODULES = (
@@ -182,6 +183,7 @@ __all__ = [
     "ImageOptions",
     "ImageSlot",
     "ImagewrightError",
+    "ImagewrightWarning",
     "InternalServerError",
     "Keep",
     "Layout",

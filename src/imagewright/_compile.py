@@ -16,7 +16,14 @@ from typing import Any, Literal
 from ._suggest import close_model, did_you_mean, nearest_size
 from .calls import ApiCall, Part
 from .edit import EditRequest, PromptLike
-from .errors import ImageInputError, MaskError, Problem, ValidationError
+from .errors import (
+    ExperimentalSizeWarning,
+    ImageInputError,
+    MaskError,
+    PreviewFeatureWarning,
+    Problem,
+    ValidationError,
+)
 from .images import EncodedImage, load_image
 from .models import (
     LEGACY_SIZES,
@@ -53,15 +60,6 @@ COMPLEXITIES = ("low", "medium", "high")
 MODERATIONS = ("low", "auto")
 FIDELITIES = ("high", "low")
 SVG_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-
-
-class PreviewFeatureWarning(UserWarning):
-    """A feature the API marks as preview for this model (e.g. transparent backgrounds on
-    gpt-image-2): accepted, but results may vary."""
-
-
-class ExperimentalSizeWarning(UserWarning):
-    """A size above 2560x1440, which the API accepts but calls experimental."""
 
 
 # --------------------------------------------------------------------------------------------

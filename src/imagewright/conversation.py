@@ -38,7 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ._receipts import RECEIPT_NAME, atomic_write, b64_marker, dumps
+from ._files import atomic_write, b64_marker, dumps
+from ._receipts import RECEIPT_NAME
 from ._responses import ImageOptions, ResponsesCall, TurnContext, compile_turn
 from ._turn import TextUsage, TurnResult
 from .calls import ApiCall

@@ -51,7 +51,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from . import _imageops as ops
+from . import _diff_pixels as ops
+from . import _mask_pixels
 from .errors import MaskError, Problem
 
 __all__ = [
@@ -514,9 +515,30 @@ class Diff:
 
         A folder holding an earlier result or diff raises ``FileExistsError`` unless
         ``overwrite=True`` (which removes only the files the earlier receipt named)."""
-        from ._receipts import save_diff
+        from ._display import png_bytes
+        from ._files import atomic_write, dumps
+        from ._folders import earlier_files, refuse_older, remove_stale
 
-        return save_diff(self, Path(directory), overwrite=overwrite)
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not overwrite:
+            refuse_older(folder)
+        before = earlier_files(folder)
+        mode = "RGBA" if self.source.shape[2] == 4 else "RGB"
+        pictures = {
+            "source.png": Image.fromarray(self.source, mode=mode),
+            "output.png": Image.fromarray(self.output, mode=mode),
+            "heatmap.png": self.heatmap,
+            "overlay.png": self.heatmap_overlay,
+        }
+        if self.editable is not None:
+            pictures["editable.png"] = Image.fromarray(self.editable.astype("uint8") * 255, "L")
+        for name, image in pictures.items():
+            atomic_write(folder / name, png_bytes(image))
+        body = {"schema": "imagewright.diff/1", "files": sorted(pictures), **self.to_dict()}
+        atomic_write(folder / "diff.json", dumps(body))
+        remove_stale(folder, before, {"diff.json", *pictures})
+        return folder
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics and verdict as a JSON-ready dict (for receipts)."""
@@ -587,8 +609,13 @@ def compute_diff(
     size = (out.shape[1], out.shape[0])
     resized = src.shape[:2] != out.shape[:2]
     if resized:
-        src = ops.resize(src, size)
-    editable = None if mask is None else ops.editable(mask, size)
+        src = _mask_pixels.resize(src, size)
+    if mask is None:
+        editable = None
+    else:
+        from .masks import editable_pixels
+
+        editable = editable_pixels(mask, size)
     return Diff(
         src,
         out,
@@ -630,18 +657,16 @@ def _seam_weight(editable: Bool, feather: float) -> npt.NDArray[np.float32]:
     """How much of the output to keep per pixel: 0 outside the editable area, rising linearly
     over ``feather`` px inside it, and always 1 at the deepest point of every region, so a
     region narrower than the seam keeps its edit instead of fading out."""
-    from . import _raster
-
     steps = max(1, math.ceil(feather))
     depth = editable.astype(np.uint8)  # 1 on the edge, +1 for each erosion survived
     core = editable
     for _ in range(steps):
-        core = _raster.erode(core, 1)
+        core = _mask_pixels.erode(core, 1)
         if not core.any():
             break
         depth += core
     # The deepest point within reach: a region's own peak, or the full seam width.
-    peak = np.maximum(_raster.dilate(depth, steps), 1)
+    peak = np.maximum(_mask_pixels.dilate(depth, steps), 1)
     weight: npt.NDArray[np.float32] = (depth / peak).astype(np.float32)
     weight[~editable] = 0
     return weight

@@ -31,7 +31,7 @@ from typing import Literal
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from .errors import Problem, ValidationError
+from .errors import GlyphError, Problem, TextFitError, ValidationError
 
 __all__ = [
     "COMMON_FONTS",
@@ -67,14 +67,6 @@ _FONT_EXTS = (".ttf", ".otf", ".ttc")
 _PROBE_SIZE = 32
 # Codepoints no font maps (a noncharacter and a last-plane private-use point): they draw .notdef.
 _NOTDEF_PROBES = ("\uffff", "\U0010fffd")
-
-
-class GlyphError(ValidationError):
-    """The chosen font cannot draw some characters of a text; they would come out as boxes."""
-
-
-class TextFitError(ValidationError):
-    """A text does not fit its box at a readable size."""
 
 
 @dataclass(frozen=True)

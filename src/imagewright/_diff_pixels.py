@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .errors import ImageInputError, MaskError, Problem
+from .errors import ImageInputError, Problem
 
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
@@ -52,39 +52,6 @@ def with_channels(arr: U8, channels: int) -> U8:
         alpha = np.full((*arr.shape[:2], 1), 255, np.uint8)
         return np.concatenate([arr, alpha], axis=2)
     return arr[..., :3]
-
-
-def resize(arr: U8, size: tuple[int, int]) -> U8:
-    """``arr`` resized to ``size`` (width, height) with Lanczos, as the sandbox resizes inputs."""
-    mode = "RGBA" if arr.shape[2] == 4 else "RGB"
-    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(im)
-
-
-def editable(mask: Any, size: tuple[int, int], param: str = "mask") -> Bool:
-    """The editable area as a boolean ``HxW`` array at ``size`` (width, height)."""
-    if isinstance(mask, Image.Image):
-        # One rule everywhere: the same reader as an edit's mask (alpha 0 = editable; an image
-        # without alpha is ambiguous and refused; say Mask.from_image(..., editable=...)).
-        from .masks import read_mask
-
-        arr = np.asarray(read_mask(mask, param=param)) >= 0.5
-    else:
-        raw = np.asarray(mask)
-        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
-            raise MaskError(
-                Problem(
-                    param,
-                    f"{raw.dtype} array of shape {raw.shape}",
-                    "unsupported mask",
-                    allowed="a 2-D boolean array (True = editable) or a mask image",
-                )
-            )
-        arr = raw >= 0.5 if raw.dtype.kind == "f" else raw != 0
-    if (arr.shape[1], arr.shape[0]) != size:
-        im = Image.fromarray(arr.astype(np.uint8) * 255, mode="L")
-        arr = np.asarray(im.resize(size, Image.Resampling.NEAREST)) >= 128
-    return np.asarray(arr, dtype=np.bool_)
 
 
 R = 5  # Gaussian window radius: int(3.5 * 1.5 + 0.5), as scikit-image and scipy use
