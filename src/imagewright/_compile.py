@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from ._suggest import close_model, did_you_mean, nearest_size
 from .calls import ApiCall, Part
-from .edit import EditRequest, PromptLike
+from .edit import (
+    EditRequest,
+    PromptLike,
+    SupportsFinish,
+    SupportsMarkup,
+    SupportsPlannedSize,
+    SupportsReferenceImages,
+)
 from .errors import (
     ExperimentalSizeWarning,
     ImageInputError,
@@ -357,9 +364,8 @@ def _accepts_kw(fn: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _hook(obj: Any, name: str) -> Callable[..., Any] | None:
-    fn = getattr(obj, name, None)
-    return fn if callable(fn) else None
+def _finish(prompt: Any) -> Callable[[Any], Any] | None:
+    return prompt.finish if isinstance(prompt, SupportsFinish) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,12 +401,12 @@ def compile_generate(
     c = _Checker(model)
     _check_model(c)
     text = _safe_prompt(c, prompt, model)
-    if options.get("size") is None and model and (plan := _hook(prompt, "planned_size")):
-        options["size"] = plan(model)
+    if options.get("size") is None and model and isinstance(prompt, SupportsPlannedSize):
+        options["size"] = prompt.planned_size(model)
     if "input_fidelity" in options and options["input_fidelity"] is not None:
         c.fail("input_fidelity", options["input_fidelity"], "only accepted on edits")
     options.pop("input_fidelity", None)
-    return _conclude(c, GENERATIONS, text, options, extra_body, finish=_hook(prompt, "finish"))
+    return _conclude(c, GENERATIONS, text, options, extra_body, finish=_finish(prompt))
 
 
 GENERATE_FIELDS = frozenset(
@@ -517,9 +523,8 @@ def compile_edit(
     options.pop("moderation", None)
 
     sources = request.image_list
-    refs = _hook(request.prompt, "reference_images")
-    if refs and model:
-        sources = sources + list(refs(model))
+    if model and isinstance(request.prompt, SupportsReferenceImages):
+        sources = sources + list(request.prompt.reference_images(model))
     images: list[EncodedImage] = []
     if not sources:
         c.fail("image", [], "at least one image is required", f"1..{MAX_EDIT_IMAGES}")
@@ -535,7 +540,7 @@ def compile_edit(
                 c.problems.extend(exc.problems)
 
     markup_src = request.markup
-    markup_hook = _hook(request.prompt, "markup")
+    markup_hook = request.prompt.markup if isinstance(request.prompt, SupportsMarkup) else None
     if markup_src is None and markup_hook and model and c.spec is not None and c.spec.markup:
         if images and _accepts_kw(markup_hook, "size"):
             markup_src = markup_hook(model, size=images[0].size)
@@ -566,7 +571,7 @@ def compile_edit(
         text,
         options,
         extra_body,
-        finish=_hook(request.prompt, "finish"),
+        finish=_finish(request.prompt),
         images=tuple(images),
         images_as_list=request.images_as_list or len(images) > 1,
         mask=mask,
