@@ -75,7 +75,7 @@ class ImageOptions:
     ``None`` leaves a field out of the tool, so the API's default applies. The tool has no
     ``n`` and no ``markup``; everything newer than imagewright goes in ``extra``.
 
-    Example:
+    Examples:
         >>> ImageOptions(quality="low", size="1024x1024").tool()
         {'type': 'image_generation', 'size': '1024x1024', 'quality': 'low'}
     """

@@ -3,7 +3,7 @@
 Both share :class:`BaseClient`, which holds everything pure (configuration, compiling,
 estimates). They differ only in the methods that do I/O.
 
-Example:
+Examples:
     >>> import imagewright
     >>> with imagewright.Client.sandbox() as client:
     ...     result = client.generate('A poster that says "HELLO"', size="1024x1024")

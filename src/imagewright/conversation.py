@@ -16,7 +16,7 @@ State is carried three ways:
 Turns are sent by the client's own send path: the same retries, idempotency key, budget and
 key handling as ``client.generate``.
 
-Example:
+Examples:
     >>> import imagewright
     >>> with imagewright.Client.sandbox() as client:
     ...     conv = client.conversation(model="gpt-5", image=ImageOptions(quality="low"))

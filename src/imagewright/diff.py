@@ -28,7 +28,7 @@ Conventions:
   not lower the protected area's score) and is the mean of that map over the region's pixels
   off the border. An untouched protected area therefore scores exactly 1.0.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> src = np.zeros((64, 64, 3), np.uint8)
     >>> out = src.copy(); out[:16, :16] = 255
@@ -91,7 +91,7 @@ def ssim(a: ImageLike, b: ImageLike) -> float:
     Equal to scikit-image's ``structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False, data_range=255, channel_axis=-1)``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> ssim(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8))
         1.0
@@ -642,7 +642,7 @@ def paste_back(
         mask: The editable area (see the module doc).
         feather: Width in pixels of the soft seam inside the editable area; 0 for a hard edge.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> src = np.zeros((32, 32, 3), np.uint8); out = np.full((32, 32, 3), 200, np.uint8)
         >>> editable = np.zeros((32, 32), bool); editable[8:24, 8:24] = True

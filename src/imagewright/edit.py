@@ -105,7 +105,7 @@ class EditRequest:
             ``"black"`` or ``"transparent"``). ``None`` means the API's own convention, fully
             transparent pixels of an RGBA PNG.
 
-    Example:
+    Examples:
         >>> req = EditRequest("room.png", "Replace the sky with a sunset", mask=...)  # doctest: +SKIP
     """
 

@@ -16,7 +16,7 @@ editable). A mask image handed to :class:`~imagewright.edit.EditRequest` goes th
 :func:`prepare_mask`, which needs ``editable=`` unless the image is an RGBA PNG following
 OpenAI's convention.
 
-Example:
+Examples:
     >>> m = Mask.box((1024, 768), (0.5, 0.0, 1.0, 1.0))  # right half, in fractions
     >>> m.coverage, m.bbox
     (0.5, (512, 0, 1024, 768))
@@ -110,7 +110,7 @@ class Mask:
         coverage: A 2-D array, ``HxW``: ``bool``, ``0``/``1`` integers, or floats in 0..1.
             ``True``/``1`` means editable.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> Mask(np.eye(4, dtype=bool)).coverage
         0.25
@@ -151,7 +151,7 @@ class Mask:
     def box(cls, size: SizeLike, box: Sequence[Number]) -> Mask:
         """A rectangle ``(x0, y0, x1, y1)``, end exclusive: ints are pixels, floats 0..1 fractions.
 
-        Example:
+        Examples:
             >>> Mask.box((100, 100), (10, 10, 20, 30)).bbox
             (10, 10, 20, 30)
         """
@@ -271,7 +271,7 @@ class Mask:
         ``overlap`` extends the editable area that many pixels into the original along each
         padded side, so the model can blend the seam.
 
-        Example:
+        Examples:
             >>> import numpy as np
             >>> canvas, m = Mask.outpaint(np.zeros((100, 200, 3), np.uint8), left=56, right=0.5)
             >>> canvas.size, m.bbox
@@ -555,7 +555,7 @@ class Mask:
     ) -> Image.Image:
         """The image with the editable area tinted ``color`` and outlined (grey without ``image``).
 
-        Example:
+        Examples:
             >>> Mask.box((64, 48), (0.25, 0.25, 0.75, 0.75)).preview().size
             (64, 48)
         """

@@ -6,7 +6,7 @@ models ship faster than SDKs, so :func:`lookup` returns ``None`` and the compile
 through with an :class:`UnknownModelWarning`. Shut-down and retired models are refused with the
 date and the replacement.
 
-Example:
+Examples:
     >>> from imagewright.models import get_model
     >>> spec = get_model("gpt-image-2")
     >>> spec.check_size("1536x864")

@@ -8,7 +8,7 @@ never a silent box. Text is fitted by a binary search on the font size with word
 limit and alignment; a text that does not fit at a readable size raises before anything is
 drawn (and, through :class:`~imagewright.layout.Layout`, before any request is sent).
 
-Example:
+Examples:
     >>> from imagewright.typography import fit_text, resolve_font
     >>> font = resolve_font(None, text="Hello world")
     >>> fitted = fit_text("Hello world", (400, 120), font, max_lines=2)
