@@ -446,6 +446,16 @@ class Layout:
                 draw_text(overlay, fitted[name], (left, top), color=grey, stroke_color=grey)
         return Image.alpha_composite(img, overlay)
 
+    def _repr_png_(self) -> bytes:
+        """The wireframe, at most 512 pixels on its long side, for notebooks."""
+        import io
+
+        w, h = self.size
+        scale = min(1.0, 512 / max(w, h))
+        buf = io.BytesIO()
+        self.guide_image((max(1, round(w * scale)), max(1, round(h * scale)))).save(buf, "PNG")
+        return buf.getvalue()
+
     def _safe_fit(self, size: tuple[int, int]) -> dict[str, FittedText]:
         try:
             return self.fit_text(size)
