@@ -118,6 +118,18 @@ def test_campaign_delivers_every_size_from_one_layout(tmp_path: Path) -> None:
     assert (folder / "contact-sheet.png").stat().st_size > 0
 
 
+def test_conversation_turns_with_a_masked_turn_and_an_undo(tmp_path: Path) -> None:
+    out = run_example("conversation.py", "out", cwd=tmp_path)
+    assert "history after the undo: 3 turns" in out
+    assert "wrote out/" in out
+    conv = imagewright.Conversation.load(imagewright.Client("unused"), tmp_path / "out")
+    assert len(conv.history) == 3
+    assert conv.history[-1].prompt_text == "Give the shop a green awning instead"
+    assert conv.history[-1].preservation is not None
+    assert conv.history[-1].preservation.passed
+    assert (tmp_path / "out" / "filmstrip.png").stat().st_size > 0
+
+
 def test_the_pictures_in_the_docs_are_what_the_examples_make(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "make_pictures.py"), str(tmp_path)],

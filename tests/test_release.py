@@ -121,43 +121,22 @@ def test_installs_into_a_fresh_venv_and_runs(
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / "python"
-    env = clean_env()
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            "--no-build-isolation",
-            str(dist[kind]),
-        ],
-        check=True,
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        timeout=600,
-    )
-    smoke = subprocess.run(
-        [str(python), "-c", SMOKE],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert smoke.returncode == 0, smoke.stderr
-    assert "smoke ok" in smoke.stdout
-    helped = subprocess.run(
-        [str(bindir / "imagewright"), "--help"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert helped.returncode == 0, helped.stderr
+
+    def run(*args: str | Path) -> str:
+        done = subprocess.run(
+            [str(a) for a in args],
+            env=clean_env(),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    flags = ["-q", "--no-deps", "--no-index", "--no-build-isolation"]
+    run(python, "-m", "pip", "install", *flags, dist[kind])
+    assert "smoke ok" in run(python, "-c", SMOKE)
+    helped = run(bindir / "imagewright", "--help")
     for command in ("demo", "generate", "edit", "estimate", "diff", "serve"):
-        assert command in helped.stdout
+        assert command in helped

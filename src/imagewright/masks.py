@@ -598,10 +598,10 @@ def editable_pixels(mask: Any, size: tuple[int, int], param: str = "mask") -> np
 
     The one reader of "which pixels are editable" outside an edit's own mask: a ``Mask``
     (hardened at one half), a 2-D array (``True``, any non-zero integer or a float >= 0.5 is
-    editable) or a mask image read by :func:`read_mask`. A different size is resampled with
+    editable) or a mask image (a PIL image, a path or bytes) read by :func:`read_mask`. A different size is resampled with
     :meth:`Mask.resize`.
     """
-    if isinstance(mask, Image.Image):
+    if isinstance(mask, (Image.Image, EncodedImage, str, bytes, os.PathLike)):
         m = read_mask(mask, param=param)
     elif isinstance(mask, Mask):
         m = mask
@@ -610,9 +610,11 @@ def editable_pixels(mask: Any, size: tuple[int, int], param: str = "mask") -> np
         if raw.ndim != 2 or raw.dtype.kind not in "biuf" or 0 in raw.shape:
             raise fail(
                 param,
-                f"{raw.dtype} array of shape {raw.shape}",
+                f"{raw.dtype} array of shape {raw.shape}"
+                if isinstance(mask, np.ndarray)
+                else type(mask).__name__,
                 "unsupported mask",
-                allowed="a 2-D boolean array (True = editable) or a mask image",
+                allowed="a Mask, a 2-D boolean array (True = editable) or a mask image",
             )
         m = Mask._of(raw >= 0.5 if raw.dtype.kind == "f" else raw != 0)
     if m.size != size:
