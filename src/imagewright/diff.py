@@ -40,7 +40,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -507,7 +506,7 @@ class Diff:
         """
         if self.editable is None:
             raise MaskError(Problem("mask", None, "paste_back needs a mask", allowed="a mask"))
-        return _paste(self.source, self.output, self.editable, feather)
+        return ops.paste(self.source, self.output, self.editable, feather)
 
     def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``source.png``, ``output.png``, ``editable.png`` (white = editable),
@@ -651,37 +650,3 @@ def paste_back(
     """
     d = compute_diff(source, output, mask)
     return d.paste_back(feather)
-
-
-def _seam_weight(editable: Bool, feather: float) -> npt.NDArray[np.float32]:
-    """How much of the output to keep per pixel: 0 outside the editable area, rising linearly
-    over ``feather`` px inside it, and always 1 at the deepest point of every region, so a
-    region narrower than the seam keeps its edit instead of fading out."""
-    steps = max(1, math.ceil(feather))
-    depth = editable.astype(np.uint8)  # 1 on the edge, +1 for each erosion survived
-    core = editable
-    for _ in range(steps):
-        core = _mask_pixels.erode(core, 1)
-        if not core.any():
-            break
-        depth += core
-    # The deepest point within reach: a region's own peak, or the full seam width.
-    peak = np.maximum(_mask_pixels.dilate(depth, steps), 1)
-    weight: npt.NDArray[np.float32] = (depth / peak).astype(np.float32)
-    weight[~editable] = 0
-    return weight
-
-
-def _paste(src: U8, out: U8, editable: Bool, feather: float) -> Image.Image:
-    if feather < 0:
-        raise ValueError(f"feather={feather!r}: must be >= 0")
-    if feather == 0:
-        result = np.where(editable[..., None], out, src)
-    else:
-        w = _seam_weight(editable, feather)[..., None]
-        mixed = src + w * (out.astype(np.float32) - src)
-        result = np.rint(mixed).astype(np.uint8)
-        # The weight is 0 there already; restoring the bytes makes exactness independent of
-        # float rounding.
-        result[~editable] = src[~editable]
-    return Image.fromarray(result, mode="RGBA" if out.shape[2] == 4 else "RGB")
