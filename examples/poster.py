@@ -6,17 +6,20 @@ client's finishing step crops the output to the exact deliverable and draws ever
 real font, fitted to its box. Text that could not fit, or a character the font cannot draw,
 stops the call before anything is sent.
 
-Runs offline against the sandbox (no key, no network, no cost)::
+Runs offline on the sandbox when ``OPENAI_API_KEY`` is not set (no key, no network, no cost),
+and on the real API when it is::
 
     python examples/poster.py                          # writes poster.png
     python examples/poster.py docs/img/poster.png --steps docs/img/poster-steps.png
 
-For the real API, use ``Client()`` (reads ``OPENAI_API_KEY``) instead of ``Client.sandbox()``.
+The steps picture shows the layout's wireframe (its guide image), the model's raw output and
+the finished poster side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from PIL import Image
 
@@ -79,7 +82,9 @@ def main() -> None:
     print(layout.compile(model="gpt-image-2"))
     print(f"\nrequested size: {layout.planned_size('gpt-image-2')}, deliverable: {layout.size}")
 
-    with Client.sandbox() as client:
+    live = bool(os.environ.get("OPENAI_API_KEY"))
+    print("on the real API" if live else "on the offline sandbox (set OPENAI_API_KEY for real)")
+    with Client() if live else Client.sandbox() as client:
         result = client.generate(layout, model="gpt-image-2", quality="low")
     output = result.output
     output.save(args.out)

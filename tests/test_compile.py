@@ -158,6 +158,40 @@ def test_prompt_objects_with_compile_are_accepted() -> None:
     )
 
 
+def test_own_prompt_objects_get_the_declared_hooks_called() -> None:
+    from imagewright.edit import (
+        SupportsCompile,
+        SupportsFinish,
+        SupportsMarkup,
+        SupportsPlannedSize,
+        SupportsReferenceImages,
+    )
+
+    class Framed:
+        def compile(self) -> str:
+            return "framed"
+
+        def reference_images(self, model: str) -> list[bytes]:
+            return [png((9, 9, 9))]
+
+        def finish(self, image: Image.Image) -> Image.Image:
+            return image.crop((0, 0, 10, 10))
+
+    framed = Framed()
+    assert isinstance(framed, SupportsCompile)
+    assert isinstance(framed, SupportsFinish)
+    call = compile_edit(EditRequest(png(), framed), model="gpt-image-2")
+    assert len(call.images) == 2  # the source, then the prompt's own reference image
+    assert call.finish is not None
+    assert call.finish(Image.new("RGB", (32, 24))).size == (10, 10)
+    # a Layout declares all four optional hooks
+    layout = imagewright.Layout.poster("A4", title="Sale")
+    for proto in (SupportsPlannedSize, SupportsReferenceImages, SupportsMarkup, SupportsFinish):
+        assert isinstance(layout, proto), proto.__name__
+    # a plain Prompt only plans (no size), and finishes nothing
+    assert compile_generate(imagewright.Prompt("a fox"), model="gpt-image-2").finish is None
+
+
 def test_with_params_renews_the_fingerprint() -> None:
     call = compile_generate("x", model="gpt-image-2", quality="low")
     high = call.with_params(quality="high")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from imagewright import Client
-from imagewright._imageops import label as _label
+from imagewright._diff_pixels import label as _label
 from imagewright.diff import (
     DEFAULT_THRESHOLD,
     PreservationPolicy,
@@ -513,3 +514,25 @@ def test_feathered_paste_back_keeps_the_edit_in_regions_narrower_than_the_seam()
     assert pasted[30, 0] == 200  # a thin region is not faded out at all
     assert (pasted[~editable] == 0).all()  # the protected area stays exact
     assert pasted[25, 35] < pasted[28, 38] <= pasted[30, 40]  # and the seam still ramps
+
+
+def test_every_form_of_a_mask_is_read_by_the_one_reader(tmp_path: Path) -> None:
+    src = np.zeros((48, 64, 3), np.uint8)
+    out = src.copy()
+    out[:, :32] = 200  # the left half changed
+    mask = Mask.box((64, 48), (0, 0, 32, 48))
+    path = tmp_path / "mask.png"
+    mask.to_openai((64, 48)).to_pil().save(path)
+    forms = [mask, mask.to_array(), mask.to_array().astype(np.uint8) * 255, str(path), path]
+    for form in forms:
+        d = compute_diff(src, out, form)
+        assert d.editable is not None
+        assert np.array_equal(d.editable, mask.to_array())
+        assert d.preservation is not None
+        assert d.preservation.passed
+    # a mask at another size is resampled like Mask.resize
+    half = compute_diff(src[::2, ::2], out[::2, ::2], mask)
+    assert half.editable is not None
+    assert np.array_equal(half.editable, mask.resize((32, 24)).to_array())
+    with pytest.raises(MaskError, match=r"mask='float'.*a Mask, a 2-D boolean array"):
+        compute_diff(src, out, 0.5)

@@ -687,3 +687,11 @@ def test_auto_ink_on_a_mid_tone_gets_an_outline_not_a_warning() -> None:
         out = np.asarray(layout.render_text(grey)).astype(int)
     assert (out.max(axis=2) > 240).any()  # light ink...
     assert (out.max(axis=2) < 30).any()  # ...with a dark outline
+
+
+def test_a_layout_shows_its_wireframe_in_a_notebook() -> None:
+    layout = Layout.poster("Jazz on the Roof", cta="Tickets", size="11x17in@100dpi")
+    with Image.open(io.BytesIO(layout._repr_png_())) as shown:
+        assert shown.size == (331, 512)  # the 1100x1700 deliverable's aspect, long side 512
+        wireframe = layout.guide_image(shown.size).convert("RGB")
+        assert ImageChops.difference(shown.convert("RGB"), wireframe).getbbox() is None

@@ -27,19 +27,26 @@ from .errors import (
     ConflictError,
     ContentPolicyError,
     ContrastWarning,
+    ExperimentalSizeWarning,
     FinishWarning,
+    GlyphError,
     ImageInputError,
     ImagewrightError,
+    ImagewrightWarning,
     InsecureURLWarning,
     InternalServerError,
     MaskError,
+    MaskWarning,
     MissingExtraError,
     NotFoundError,
     NotResentError,
     PermissionDeniedError,
+    PreviewFeatureWarning,
     RateLimitError,
     ReplayError,
     StreamError,
+    TextFitError,
+    UnknownModelWarning,
     UnprocessableEntityError,
     UnsafeURLError,
     ValidationError,
@@ -71,7 +78,6 @@ if _typing.TYPE_CHECKING:
         typography,
         verify,
     )
-    from ._compile import ExperimentalSizeWarning, PreviewFeatureWarning
     from .batches import AsyncBatchJob, BatchJob, BatchLineError, BatchStatus
     from .calls import ApiCall, Part
     from .client import AsyncClient, Client, EditOptions, GenerateOptions, StreamEvent
@@ -89,8 +95,7 @@ if _typing.TYPE_CHECKING:
     from .layout import ImageSlot, Keep, Layout, Shape, TextBlock
     from .ledger import Ledger
     from .mapping import AsyncMapRun, Failure, MapRun, MapSummary
-    from .masks import Mask, MaskFinding, MaskWarning
-    from .models import UnknownModelWarning
+    from .masks import Mask, MaskFinding
     from .pricing import Budget, Cost, CostEstimate
     from .prompt import Prompt, Text
     from .refs import FileRef, ImageURL
@@ -99,12 +104,10 @@ if _typing.TYPE_CHECKING:
     from .session import AsyncSession, Session, SessionStep
     from .sizing import SizePlan, plan_size
     from .text import ExpectedText, Normalization, OcrEngine, OcrLine, StringCheck, TextCheck
-    from .typography import GlyphError, TextFitError
     from .verify import Check
 
 # Where each public name lives; ``__getattr__`` imports it on first access (PEP 562).
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "_compile": ("ExperimentalSizeWarning", "PreviewFeatureWarning"),
     "batches": ("AsyncBatchJob", "BatchJob", "BatchLineError", "BatchStatus"),
     "calls": ("ApiCall", "Part"),
     "client": ("AsyncClient", "Client", "EditOptions", "GenerateOptions", "StreamEvent"),
@@ -122,8 +125,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "layout": ("ImageSlot", "Keep", "Layout", "Shape", "TextBlock"),
     "ledger": ("Ledger",),
     "mapping": ("AsyncMapRun", "Failure", "MapRun", "MapSummary"),
-    "masks": ("Mask", "MaskFinding", "MaskWarning"),
-    "models": ("UnknownModelWarning",),
+    "masks": ("Mask", "MaskFinding"),
     "pricing": ("Budget", "Cost", "CostEstimate"),
     "prompt": ("Prompt", "Text"),
     "refs": ("FileRef", "ImageURL"),
@@ -132,7 +134,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "session": ("AsyncSession", "Session", "SessionStep"),
     "sizing": ("SizePlan", "plan_size"),
     "text": ("ExpectedText", "Normalization", "OcrEngine", "OcrLine", "StringCheck", "TextCheck"),
-    "typography": ("GlyphError", "TextFitError"),
     "verify": ("Check",),
 }
 _SUBMODULES = (
@@ -224,6 +225,7 @@ __all__ = [
     "ImageSlot",
     "ImageURL",
     "ImagewrightError",
+    "ImagewrightWarning",
     "InsecureURLWarning",
     "InternalServerError",
     "Keep",

@@ -8,7 +8,6 @@ exit code says what happened: 0 done, 1 done but a check failed, 2 refused befor
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ._files import write_json
 from ._folders import prepare_out
 from .client import Client
 from .edit import EditRequest
@@ -175,7 +175,7 @@ def _estimate(args: argparse.Namespace) -> int:
     if args.out:
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_json(folder / "estimate.json", {"call": call.params, "estimate": est.to_dict()})
+        write_json(folder / "estimate.json", {"call": call.params, "estimate": est.to_dict()})
     return EXIT_OK
 
 
@@ -217,12 +217,6 @@ def _diff(args: argparse.Namespace) -> int:
     rows.append(("saved to", f"{folder}/"))
     print(_table(rows))
     return EXIT_OK if pres is None or pres.passed else EXIT_CHECKS_FAILED
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
 
 
 def _common(p: argparse.ArgumentParser, *, out: str | None) -> None:

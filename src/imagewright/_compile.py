@@ -16,8 +16,22 @@ from typing import Any, Literal
 
 from ._suggest import close_model, did_you_mean, nearest_size
 from .calls import ApiCall, Part
-from .edit import EditRequest, PromptLike
-from .errors import ImageInputError, MaskError, Problem, ValidationError
+from .edit import (
+    EditRequest,
+    PromptLike,
+    SupportsFinish,
+    SupportsMarkup,
+    SupportsPlannedSize,
+    SupportsReferenceImages,
+)
+from .errors import (
+    ExperimentalSizeWarning,
+    ImageInputError,
+    MaskError,
+    PreviewFeatureWarning,
+    Problem,
+    ValidationError,
+)
 from .images import EncodedImage, load_image
 from .models import (
     LEGACY_SIZES,
@@ -55,15 +69,6 @@ COMPLEXITIES = ("low", "medium", "high")
 MODERATIONS = ("low", "auto")
 FIDELITIES = ("high", "low")
 SVG_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-
-
-class PreviewFeatureWarning(UserWarning):
-    """A feature the API marks as preview for this model (e.g. transparent backgrounds on
-    gpt-image-2): accepted, but results may vary."""
-
-
-class ExperimentalSizeWarning(UserWarning):
-    """A size above 2560x1440, which the API accepts but calls experimental."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,9 +371,8 @@ def _accepts_kw(fn: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _hook(obj: Any, name: str) -> Callable[..., Any] | None:
-    fn = getattr(obj, name, None)
-    return fn if callable(fn) else None
+def _finish(prompt: Any) -> Callable[[Any], Any] | None:
+    return prompt.finish if isinstance(prompt, SupportsFinish) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,12 +408,12 @@ def compile_generate(
     c = _Checker(model)
     _check_model(c)
     text = _safe_prompt(c, prompt, model)
-    if options.get("size") is None and model and (plan := _hook(prompt, "planned_size")):
-        options["size"] = plan(model)
+    if options.get("size") is None and model and isinstance(prompt, SupportsPlannedSize):
+        options["size"] = prompt.planned_size(model)
     if "input_fidelity" in options and options["input_fidelity"] is not None:
         c.fail("input_fidelity", options["input_fidelity"], "only accepted on edits")
     options.pop("input_fidelity", None)
-    return _conclude(c, GENERATIONS, text, options, extra_body, finish=_hook(prompt, "finish"))
+    return _conclude(c, GENERATIONS, text, options, extra_body, finish=_finish(prompt))
 
 
 GENERATE_FIELDS = frozenset(
@@ -526,9 +530,8 @@ def compile_edit(
     options.pop("moderation", None)
 
     sources = request.image_list
-    refs = _hook(request.prompt, "reference_images")
-    if refs and model:
-        sources = sources + list(refs(model))
+    if model and isinstance(request.prompt, SupportsReferenceImages):
+        sources = sources + list(request.prompt.reference_images(model))
     sources = [as_ref(s) for s in sources]
     if any(map(is_ref, sources)) or is_ref(as_ref(request.mask)):
         return _compile_by_reference(c, request, sources, text, options, extra_body)
@@ -544,7 +547,7 @@ def compile_edit(
                 c.problems.extend(replace(p, message=p.message + hint) for p in exc.problems)
 
     markup_src = request.markup
-    markup_hook = _hook(request.prompt, "markup")
+    markup_hook = request.prompt.markup if isinstance(request.prompt, SupportsMarkup) else None
     if markup_src is None and markup_hook and model and c.spec is not None and c.spec.markup:
         if images and _accepts_kw(markup_hook, "size"):
             markup_src = markup_hook(model, size=images[0].size)
@@ -575,7 +578,7 @@ def compile_edit(
         text,
         options,
         extra_body,
-        finish=_hook(request.prompt, "finish"),
+        finish=_finish(request.prompt),
         images=tuple(images),
         images_as_list=request.images_as_list or len(images) > 1,
         mask=mask,
@@ -607,7 +610,7 @@ def _compile_by_reference(
     check_fidelity(c, options.get("input_fidelity"))
     options["images"] = [s.to_param() for s in sources if is_ref(s)]
     options["mask"] = mask.to_param() if is_ref(mask) else None
-    finish = _hook(request.prompt, "finish")
+    finish = _finish(request.prompt)
     return _conclude(c, EDITS, text, options, extra_body, finish=finish, by_reference=True)
 
 

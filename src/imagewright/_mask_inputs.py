@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageOps
 
-from . import _raster
+from . import _mask_pixels
 from .errors import MaskError, Problem
 from .images import EncodedImage, ImageSource, _array_to_pil, load_image
 
@@ -25,10 +25,11 @@ def fail(param: str, value: Any, message: str, allowed: str | None = None) -> Ma
 
 
 def size_of(target: Any, param: str = "size") -> tuple[int, int]:
-    """``(width, height)`` of a size tuple, a mask, an encoded image or any image source."""
-    from .masks import Mask  # masks imports this module, so import it when called
+    """``(width, height)`` of a size tuple, an encoded image or any image source.
 
-    if isinstance(target, (Mask, EncodedImage)):
+    A ``Mask`` is handled by :func:`imagewright.masks.size_of`, which calls this for the rest.
+    """
+    if isinstance(target, EncodedImage):
         size: tuple[int, int] = target.size
         return size
     if isinstance(target, (tuple, list)) and len(target) == 2:
@@ -122,12 +123,12 @@ def thin_share(hard: npt.NDArray[np.bool_]) -> float:
     scale = min(1.0, LINT_SIDE / max(w, h))
     small = hard
     if scale < 1.0:
-        small = _raster.resize(hard, (max(1, round(w * scale)), max(1, round(h * scale))))
+        small = _mask_pixels.resize(hard, (max(1, round(w * scale)), max(1, round(h * scale))))
     r = int(max(small.shape) * TINY_SHARE / 2)
     total = int(np.count_nonzero(small))
     if r == 0 or total == 0:
         return 0.0 if total else 1.0
-    opened = _raster.dilate(_raster.erode(small, r), r)
+    opened = _mask_pixels.dilate(_mask_pixels.erode(small, r), r)
     return 1.0 - int(np.count_nonzero(opened & small)) / total
 
 

@@ -47,7 +47,7 @@ class OcrLine:
 class OcrEngine(Protocol):
     """Anything that reads lines of text from a picture: plug in Tesseract or a cloud OCR.
 
-    Example:
+    Examples:
         >>> class Fixed:
         ...     name = "fixed"
         ...     def read(self, image):

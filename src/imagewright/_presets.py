@@ -37,7 +37,7 @@ def poster(
 ) -> Layout:
     """A portrait poster: headline on top, key visual in the middle, details below.
 
-    Example:
+    Examples:
         >>> from imagewright.layout import Layout
         >>> Layout.poster("Jazz on the Roof", cta="Tickets at the door").names
         ('headline', 'cta')
@@ -176,7 +176,7 @@ def comic_page(
         columns: Panels per row (default: 1 for one panel, 3 for nine or more, else 2).
         gutter: Space between panels, as a share of the canvas.
 
-    Example:
+    Examples:
         >>> from imagewright.layout import Layout
         >>> Layout.comic_page(3).names
         ('panel-1', 'panel-2', 'panel-3')

@@ -26,13 +26,13 @@ from ._compile import (
     _check_common,
     _check_model,
     _Checker,
-    _hook,
+    _finish,
     _safe_prompt,
     check_fidelity,
 )
 from ._turn import TextUsage, TurnResult
 from .calls import ApiCall
-from .edit import EditRequest, PromptLike
+from .edit import EditRequest, PromptLike, SupportsPlannedSize
 from .errors import (
     APIError,
     APIResponseValidationError,
@@ -75,7 +75,7 @@ class ImageOptions:
     ``None`` leaves a field out of the tool, so the API's default applies. The tool has no
     ``n`` and no ``markup``; everything newer than imagewright goes in ``extra``.
 
-    Example:
+    Examples:
         >>> ImageOptions(quality="low", size="1024x1024").tool()
         {'type': 'image_generation', 'size': '1024x1024', 'quality': 'low'}
     """
@@ -252,8 +252,8 @@ def compile_turn(
     loaded = _load_sources(c, sources)
     source = loaded[0] if loaded else context.image
     tool = options.tool()
-    if options.size is None and (plan := _hook(prompt, "planned_size")):
-        tool["size"] = plan(image_model)
+    if options.size is None and isinstance(prompt, SupportsPlannedSize):
+        tool["size"] = prompt.planned_size(image_model)
     fmt = tool.get("output_format")
     if tool.get("action") is not None:
         c.one_of("action", tool["action"], IMAGE_TOOL.actions)
@@ -318,7 +318,7 @@ def compile_turn(
         images=tuple(loaded) if loaded else ((source,) if source is not None else ()),
         mask=mask_image,
         warnings=c.emit_warnings(),
-        finish=_hook(prompt, "finish"),
+        finish=_finish(prompt),
     )
 
 

@@ -73,7 +73,7 @@ class SessionStep:
         editable areas, at this step's output size); ``None`` when a step had no mask (or used
         markup), which made the whole image editable."""
 
-        from ._imageops import editable
+        from .masks import editable_pixels as editable
 
         # Walk up to the nearest step that knows its union (each step adds its own mask once;
         # iterative, so a long session does not recurse), then fill in the steps below it.

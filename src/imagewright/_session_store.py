@@ -17,7 +17,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._receipts import RECEIPT_NAME, atomic_write, dumps, ext_for, read_checked, receipt, sha256
+from ._files import atomic_write, dumps, ext_for, read_checked, sha256
+from ._receipts import RECEIPT_NAME, receipt
 from ._session_step import SessionStep
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ Pure functions on strings, no OCR. The definitions (cited in ``docs/text.md``):
 * **word accuracy** (CVTG-2K): the share of the expected words that the OCR read exactly, each
   word read counting once (a multiset intersection).
 
-Example:
+Examples:
     >>> from imagewright.text import cer, edit_distance, ned
     >>> edit_distance("kitten", "sitting")
     3
@@ -145,7 +145,7 @@ class Normalization:
         punctuation: ``"ignore"`` (default) removes ASCII and common typographic punctuation,
             which OCR often drops or invents; ``"exact"`` keeps it.
 
-    Example:
+    Examples:
         >>> Normalization().apply("  Grand   OPENING! ")
         'grandopening'
         >>> Normalization(whitespace="collapse").apply("  Grand   OPENING! ")

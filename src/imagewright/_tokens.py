@@ -61,7 +61,7 @@ def output_tokens(model: str | None, width: int, height: int, quality: str) -> i
     See the module doc for the formula. ``quality`` is an effective value (``low``,
     ``medium``, ``high``, ``xhigh``, ``max``); anything else is estimated as ``medium``.
 
-    Example:
+    Examples:
         >>> output_tokens("gpt-image-2", 1024, 1024, "high"), output_tokens("gpt-image-2", 1536, 1024, "high")
         (7024, 5488)
     """
@@ -87,7 +87,7 @@ def text_tokens(prompt: str | int) -> int:
 def image_input_tokens(width: int, height: int) -> int:
     """Estimated input tokens for one input image, by the vision tile rule (see module doc).
 
-    Example:
+    Examples:
         >>> image_input_tokens(1024, 1024)
         765
     """

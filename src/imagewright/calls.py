@@ -11,7 +11,7 @@ body, streamed or not. Images API calls come from ``compile_generate`` and ``com
 other endpoints (JSON edits that name uploaded files, Batch API lines, Responses API bodies)
 can build one directly:
 
-Example:
+Examples:
     >>> from imagewright import ApiCall
     >>> call = ApiCall("/images/generations", "gpt-image-2", "a red fox",
     ...                {"prompt": "a red fox", "model": "gpt-image-2", "size": "1024x1024"})

@@ -3,7 +3,7 @@
 Both share :class:`BaseClient`, which holds everything pure (configuration, compiling,
 estimates). They differ only in the methods that do I/O.
 
-Example:
+Examples:
     >>> import imagewright
     >>> with imagewright.Client.sandbox() as client:
     ...     result = client.generate('A poster that says "HELLO"', size="1024x1024")
@@ -72,9 +72,13 @@ log = logging.getLogger("imagewright")
 
 SANDBOX_BASE_URL = "http://sandbox.imagewright.invalid/v1"
 
-Quality = Literal["low", "medium", "high", "xhigh", "max", "auto"] | str
-Background = Literal["transparent", "opaque", "auto"] | str
-OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"] | str
+Quality = Literal["low", "medium", "high", "xhigh", "max", "auto"]
+"""The qualities the model table knows. A value it does not know is still sent (with a warning
+for an unknown model); type checkers need ``typing.cast(Quality, "...")`` for one."""
+Background = Literal["transparent", "opaque", "auto"]
+"""The backgrounds the API takes (``transparent`` is a preview on gpt-image-2)."""
+OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
+"""The output formats the model table knows."""
 
 StreamEvent = PartialImage | Result
 """What a stream yields: partial images, then exactly one final :class:`Result`."""

@@ -16,7 +16,7 @@ State is carried three ways:
 Turns are sent by the client's own send path: the same retries, idempotency key, budget and
 key handling as ``client.generate``.
 
-Example:
+Examples:
     >>> import imagewright
     >>> with imagewright.Client.sandbox() as client:
     ...     conv = client.conversation(model="gpt-5", image=ImageOptions(quality="low"))
@@ -38,7 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ._receipts import RECEIPT_NAME, atomic_write, b64_marker, dumps
+from ._files import atomic_write, b64_marker, dumps
+from ._receipts import RECEIPT_NAME
 from ._responses import ImageOptions, ResponsesCall, TurnContext, compile_turn
 from ._turn import TextUsage, TurnResult
 from .calls import ApiCall

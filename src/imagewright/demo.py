@@ -13,7 +13,6 @@ heatmap, side-by-side comparison, ``result.json`` receipt) and ``receipt.json`` 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ._receipts import atomic_write
+from ._files import write_json
 from .client import Client
 from .edit import EditRequest
 from .layout import Layout
@@ -129,7 +128,7 @@ def run_demo(out: str | os.PathLike[str] = "imagewright-demo", *, quiet: bool = 
         "total_cost_usd": round(sum(s["cost_usd"] or 0 for s in steps), 6),
         "steps": steps,
     }
-    atomic_write(folder / "receipt.json", json.dumps(receipt, indent=2).encode())
+    write_json(folder / "receipt.json", receipt)
 
     outside = edit.diff.outside if edit.diff is not None else None
     _say(quiet, f"1. poster: {size[0]}x{size[1]}, text set locally, {steps[0]['tokens']} tokens")

@@ -28,7 +28,7 @@ Conventions:
   not lower the protected area's score) and is the mean of that map over the region's pixels
   off the border. An untouched protected area therefore scores exactly 1.0.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> src = np.zeros((64, 64, 3), np.uint8)
     >>> out = src.copy(); out[:16, :16] = 255
@@ -40,7 +40,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -51,7 +50,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from . import _imageops as ops
+from . import _diff_pixels as ops
+from . import _mask_pixels
 from .errors import MaskError, Problem
 
 __all__ = [
@@ -90,7 +90,7 @@ def ssim(a: ImageLike, b: ImageLike) -> float:
     Equal to scikit-image's ``structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False, data_range=255, channel_axis=-1)``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> ssim(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8))
         1.0
@@ -506,7 +506,7 @@ class Diff:
         """
         if self.editable is None:
             raise MaskError(Problem("mask", None, "paste_back needs a mask", allowed="a mask"))
-        return _paste(self.source, self.output, self.editable, feather)
+        return ops.paste(self.source, self.output, self.editable, feather)
 
     def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``source.png``, ``output.png``, ``editable.png`` (white = editable),
@@ -514,9 +514,30 @@ class Diff:
 
         A folder holding an earlier result or diff raises ``FileExistsError`` unless
         ``overwrite=True`` (which removes only the files the earlier receipt named)."""
-        from ._receipts import save_diff
+        from ._display import png_bytes
+        from ._files import atomic_write, dumps
+        from ._folders import earlier_files, refuse_older, remove_stale
 
-        return save_diff(self, Path(directory), overwrite=overwrite)
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not overwrite:
+            refuse_older(folder)
+        before = earlier_files(folder)
+        mode = "RGBA" if self.source.shape[2] == 4 else "RGB"
+        pictures = {
+            "source.png": Image.fromarray(self.source, mode=mode),
+            "output.png": Image.fromarray(self.output, mode=mode),
+            "heatmap.png": self.heatmap,
+            "overlay.png": self.heatmap_overlay,
+        }
+        if self.editable is not None:
+            pictures["editable.png"] = Image.fromarray(self.editable.astype("uint8") * 255, "L")
+        for name, image in pictures.items():
+            atomic_write(folder / name, png_bytes(image))
+        body = {"schema": "imagewright.diff/1", "files": sorted(pictures), **self.to_dict()}
+        atomic_write(folder / "diff.json", dumps(body))
+        remove_stale(folder, before, {"diff.json", *pictures})
+        return folder
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics and verdict as a JSON-ready dict (for receipts)."""
@@ -587,8 +608,13 @@ def compute_diff(
     size = (out.shape[1], out.shape[0])
     resized = src.shape[:2] != out.shape[:2]
     if resized:
-        src = ops.resize(src, size)
-    editable = None if mask is None else ops.editable(mask, size)
+        src = _mask_pixels.resize(src, size)
+    if mask is None:
+        editable = None
+    else:
+        from .masks import editable_pixels
+
+        editable = editable_pixels(mask, size)
     return Diff(
         src,
         out,
@@ -615,7 +641,7 @@ def paste_back(
         mask: The editable area (see the module doc).
         feather: Width in pixels of the soft seam inside the editable area; 0 for a hard edge.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> src = np.zeros((32, 32, 3), np.uint8); out = np.full((32, 32, 3), 200, np.uint8)
         >>> editable = np.zeros((32, 32), bool); editable[8:24, 8:24] = True
@@ -624,39 +650,3 @@ def paste_back(
     """
     d = compute_diff(source, output, mask)
     return d.paste_back(feather)
-
-
-def _seam_weight(editable: Bool, feather: float) -> npt.NDArray[np.float32]:
-    """How much of the output to keep per pixel: 0 outside the editable area, rising linearly
-    over ``feather`` px inside it, and always 1 at the deepest point of every region, so a
-    region narrower than the seam keeps its edit instead of fading out."""
-    from . import _raster
-
-    steps = max(1, math.ceil(feather))
-    depth = editable.astype(np.uint8)  # 1 on the edge, +1 for each erosion survived
-    core = editable
-    for _ in range(steps):
-        core = _raster.erode(core, 1)
-        if not core.any():
-            break
-        depth += core
-    # The deepest point within reach: a region's own peak, or the full seam width.
-    peak = np.maximum(_raster.dilate(depth, steps), 1)
-    weight: npt.NDArray[np.float32] = (depth / peak).astype(np.float32)
-    weight[~editable] = 0
-    return weight
-
-
-def _paste(src: U8, out: U8, editable: Bool, feather: float) -> Image.Image:
-    if feather < 0:
-        raise ValueError(f"feather={feather!r}: must be >= 0")
-    if feather == 0:
-        result = np.where(editable[..., None], out, src)
-    else:
-        w = _seam_weight(editable, feather)[..., None]
-        mixed = src + w * (out.astype(np.float32) - src)
-        result = np.rint(mixed).astype(np.uint8)
-        # The weight is 0 there already; restoring the bytes makes exactness independent of
-        # float rounding.
-        result[~editable] = src[~editable]
-    return Image.fromarray(result, mode="RGBA" if out.shape[2] == 4 else "RGB")

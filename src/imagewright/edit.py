@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
 
-from .images import ImageSource
+from .images import EncodedImage, ImageSource
 
 if TYPE_CHECKING:
-    from .masks import Editable
+    from PIL import Image
 
-__all__ = ["EditRequest", "PromptLike", "SupportsCompile", "as_edit_request"]
+    from .masks import Editable, Mask
+
+__all__ = [
+    "EditRequest",
+    "MaskSource",
+    "PromptLike",
+    "SupportsCompile",
+    "SupportsFinish",
+    "SupportsMarkup",
+    "SupportsPlannedSize",
+    "SupportsReferenceImages",
+    "as_edit_request",
+]
 
 
 @runtime_checkable
@@ -20,6 +32,11 @@ class SupportsCompile(Protocol):
 
     ``compile`` may accept a keyword-only ``model`` (used to check the prompt length against that
     model's limit); imagewright passes it when the signature allows.
+
+    The compiler also uses four optional hooks when the object has them, each declared by its
+    own protocol: :class:`SupportsPlannedSize` (``planned_size``), :class:`SupportsReferenceImages`
+    (``reference_images``), :class:`SupportsMarkup` (``markup``) and :class:`SupportsFinish`
+    (``finish``). ``Layout`` implements all four; ``Prompt`` only ``planned_size``.
     """
 
     def compile(self, *args: Any, **kwargs: Any) -> str:
@@ -27,8 +44,50 @@ class SupportsCompile(Protocol):
         ...
 
 
+@runtime_checkable
+class SupportsPlannedSize(Protocol):
+    """A prompt that chooses the API ``size`` when the caller gives none (``Layout``)."""
+
+    def planned_size(self, model: str) -> str | None:
+        """The ``size`` to request on ``model``, or ``None`` for the client's default."""
+        ...
+
+
+@runtime_checkable
+class SupportsReferenceImages(Protocol):
+    """A prompt that brings images of its own, appended after an edit's sources (``Layout``)."""
+
+    def reference_images(self, model: str) -> Sequence[ImageSource]:
+        """The extra input images for an edit on ``model``."""
+        ...
+
+
+@runtime_checkable
+class SupportsMarkup(Protocol):
+    """A prompt that draws a markup overlay for models that take one (``Layout``).
+
+    ``size`` is passed when the signature accepts it: the first source image's size.
+    """
+
+    def markup(self, model: str, size: tuple[int, int] | None = None) -> ImageSource | None:
+        """A transparent PNG drawn over the first image, or ``None``."""
+        ...
+
+
+@runtime_checkable
+class SupportsFinish(Protocol):
+    """A prompt that finishes each output locally (a layout's crop to size and exact text)."""
+
+    def finish(self, image: Image.Image) -> Image.Image:
+        """The finished output."""
+        ...
+
+
 PromptLike = str | SupportsCompile
 """A prompt: plain text, or an object with ``compile()``."""
+
+MaskSource = Union["Mask", ImageSource, EncodedImage]
+"""A mask: a :class:`~imagewright.masks.Mask`, or a mask image read with ``editable=``."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +105,13 @@ class EditRequest:
             ``"black"`` or ``"transparent"``). ``None`` means the API's own convention, fully
             transparent pixels of an RGBA PNG.
 
-    Example:
+    Examples:
         >>> req = EditRequest("room.png", "Replace the sky with a sunset", mask=...)  # doctest: +SKIP
     """
 
     images: ImageSource | Sequence[ImageSource]
     prompt: PromptLike
-    mask: Any = None
+    mask: MaskSource | None = None
     markup: ImageSource | None = None
     editable: Editable | None = None
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -74,7 +133,7 @@ def as_edit_request(
     images: EditRequest | ImageSource | Sequence[ImageSource],
     prompt: PromptLike | None = None,
     *,
-    mask: Any = None,
+    mask: MaskSource | None = None,
     markup: ImageSource | None = None,
     editable: Editable | None = None,
     verb: str = "edit",

@@ -4,7 +4,7 @@
 
     ImagewrightError
      ├─ ConfigurationError            missing API key, bad client settings
- ├─ MissingExtraError (ImportError) a feature needs an optional extra (``imagewright[ocr]``)
+     ├─ MissingExtraError (ImportError) a feature needs an optional extra (``imagewright[ocr]``)
      ├─ ValidationError (ValueError)  a call that would be refused; lists *every* problem
      │   ├─ ImageInputError           an input image that cannot be sent (empty, corrupt, too big, ...)
      │   ├─ MaskError                 a mask that cannot be sent (wrong size, no editable pixel, ...)
@@ -31,19 +31,25 @@
          ├─ StreamError               the server sent an ``error`` event inside a stream
          └─ APIResponseValidationError the answer did not have the expected shape
 
-Warnings (``UserWarning`` subclasses): ``FinishWarning``, ``InsecureURLWarning`` (a key sent
-over plain http to another machine) and ``ContrastWarning`` (overlay text below WCAG AA
-contrast) here; ``MaskWarning``, ``UnknownModelWarning``,
-``PreviewFeatureWarning`` and ``ExperimentalSizeWarning`` next to the rules that raise them, all
-re-exported at the package root.
+Warnings, one tree with one root (``ImagewrightWarning`` is a ``UserWarning``, so
+``warnings.simplefilter("error", ImagewrightWarning)`` turns every one of ours into an error)::
+
+    ImagewrightWarning (UserWarning)
+     ├─ UnknownModelWarning           a model name imagewright does not know; sent unchecked
+     ├─ PreviewFeatureWarning         a feature the API marks as preview for this model
+     ├─ ExperimentalSizeWarning       a size above 2560x1440 (accepted, called experimental)
+     ├─ MaskWarning                   a mask that can be sent but probably misses the intent
+     ├─ InsecureURLWarning            a key about to go over plain http to another machine
+     ├─ ContrastWarning               overlay text below WCAG AA contrast
+     └─ FinishWarning                 local finishing of a paid output failed; the API's image kept
 
 Errors raised before a request is sent (``ValidationError``, ``BudgetExceededError``,
 ``ConfigurationError``) guarantee that nothing was billed. ``APIConnectionError`` carries
 ``may_have_been_billed``: ``True`` when the request body was fully sent before the failure,
 so the image may already have been generated and charged.
 
-``TextFitError`` and ``GlyphError`` live in :mod:`imagewright.typography` (re-exported at the
-package root). No exception ever contains the API key: messages never include request headers, and the
+Every class is also importable from the package root, and from the module that raises it
+(``imagewright.masks.MaskWarning``, ``imagewright.typography.TextFitError``, ...). No exception ever contains the API key: messages never include request headers, and the
 request kept on an error (``APIError.request``, ``APIStatusError.response.request``) has its
 ``Authorization`` / ``api-key`` header removed once it was sent.
 """
@@ -71,20 +77,27 @@ __all__ = [
     "ConflictError",
     "ContentPolicyError",
     "ContrastWarning",
+    "ExperimentalSizeWarning",
     "FinishWarning",
+    "GlyphError",
     "ImageInputError",
     "ImagewrightError",
+    "ImagewrightWarning",
     "InsecureURLWarning",
     "InternalServerError",
     "MaskError",
+    "MaskWarning",
     "MissingExtraError",
     "NotFoundError",
     "NotResentError",
     "PermissionDeniedError",
+    "PreviewFeatureWarning",
     "Problem",
     "RateLimitError",
     "ReplayError",
     "StreamError",
+    "TextFitError",
+    "UnknownModelWarning",
     "UnprocessableEntityError",
     "UnsafeURLError",
     "ValidationError",
@@ -95,17 +108,38 @@ class ImagewrightError(Exception):
     """The root of every exception imagewright raises."""
 
 
-class ContrastWarning(UserWarning):
+class ImagewrightWarning(UserWarning):
+    """The root of every warning imagewright emits."""
+
+
+class UnknownModelWarning(ImagewrightWarning):
+    """A model name imagewright does not know; the call is sent unchecked for model rules."""
+
+
+class PreviewFeatureWarning(ImagewrightWarning):
+    """A feature the API marks as preview for this model (e.g. transparent backgrounds on
+    gpt-image-2): accepted, but results may vary."""
+
+
+class ExperimentalSizeWarning(ImagewrightWarning):
+    """A size above 2560x1440, which the API accepts but calls experimental."""
+
+
+class MaskWarning(ImagewrightWarning):
+    """A mask that can be sent but probably does not do what was meant (full, tiny, resized)."""
+
+
+class ContrastWarning(ImagewrightWarning):
     """Overlay text whose colour contrasts with the picture under it less than WCAG AA
     (4.5:1), so it may not be readable; raised by ``Layout.render_text`` / ``finish``."""
 
 
-class FinishWarning(UserWarning):
+class FinishWarning(ImagewrightWarning):
     """Local finishing of a paid output (crop to deliverable, text overlay) failed; the API's
     image is returned as it came."""
 
 
-class InsecureURLWarning(UserWarning):
+class InsecureURLWarning(ImagewrightWarning):
     """The client sends its API key over plain ``http://`` to a host that is not this machine."""
 
 
@@ -185,6 +219,14 @@ class MaskError(ValidationError):
 class UnsafeURLError(ValidationError):
     """A URL imagewright will not fetch itself: a private, loopback or link-local address, or a
     scheme other than http(s). Pass ``allow_private_urls=True`` to fetch it anyway."""
+
+
+class GlyphError(ValidationError):
+    """The chosen font cannot draw some characters of a text; they would come out as boxes."""
+
+
+class TextFitError(ValidationError):
+    """A text does not fit its box at a readable size."""
 
 
 class MissingExtraError(ImagewrightError, ImportError):

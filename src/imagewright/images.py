@@ -489,7 +489,7 @@ def load_image(
             damaged pixel data inside an intact file. Off by default: it costs a full decode
             (~150 ms for a 3840x2160 PNG), and the API refuses such files without charge.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> img = load_image(np.zeros((64, 96, 3), dtype=np.uint8))
         >>> (img.format, img.size, img.mime)

@@ -13,7 +13,7 @@ call to action at the bottom right. It compiles into
 With ``text="overlay"`` the model is asked to leave the text areas clean and imagewright sets
 the type afterwards (:meth:`Layout.finish`), so spelling and placement are exact.
 
-Example:
+Examples:
     >>> from imagewright.layout import Layout
     >>> layout = Layout.banner("Autumn sale", cta="Shop now", image="a stack of knit sweaters")
     >>> layout.planned_size("gpt-image-2")
@@ -109,7 +109,7 @@ class Layout:
         kind: What the piece is, for the prompt (``"poster"``, ``"product card"``).
         dpi: Resolution for print canvases given without ``@NNNdpi``.
 
-    Example:
+    Examples:
         >>> layout = Layout("1080x1080", [TextBlock("Hello", (0.1, 0.1, 0.8, 0.2))])
         >>> layout.size
         (1080, 1080)
@@ -446,6 +446,16 @@ class Layout:
                 draw_text(overlay, fitted[name], (left, top), color=grey, stroke_color=grey)
         return Image.alpha_composite(img, overlay)
 
+    def _repr_png_(self) -> bytes:
+        """The wireframe, at most 512 pixels on its long side, for notebooks."""
+        import io
+
+        w, h = self.size
+        scale = min(1.0, 512 / max(w, h))
+        buf = io.BytesIO()
+        self.guide_image((max(1, round(w * scale)), max(1, round(h * scale)))).save(buf, "PNG")
+        return buf.getvalue()
+
     def _safe_fit(self, size: tuple[int, int]) -> dict[str, FittedText]:
         try:
             return self.fit_text(size)
@@ -483,7 +493,7 @@ class Layout:
 
         With no region, every :class:`TextBlock` (to redo just the type in an edit).
 
-        Example:
+        Examples:
             >>> layout = Layout.banner("Sale", image="shoes")
             >>> round(layout.mask("photo").coverage, 2)
             0.32

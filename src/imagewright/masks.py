@@ -16,7 +16,7 @@ editable). A mask image handed to :class:`~imagewright.edit.EditRequest` goes th
 :func:`prepare_mask`, which needs ``editable=`` unless the image is an RGBA PNG following
 OpenAI's convention.
 
-Example:
+Examples:
     >>> m = Mask.box((1024, 768), (0.5, 0.0, 1.0, 1.0))  # right half, in fractions
     >>> m.coverage, m.bbox
     (0.5, (512, 0, 1024, 768))
@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from . import _raster
+from . import _mask_pixels
 from ._mask_inputs import (
     TINY_SHARE,
     Number,
@@ -50,12 +50,14 @@ from ._mask_inputs import (
     fail,
     pads,
     pixels,
-    size_of,
     thin_share,
     whole_pixels,
 )
+from ._mask_inputs import (
+    size_of as _size_of,
+)
 from ._png import encode_alpha_png
-from .errors import MaskError, Problem
+from .errors import MaskError, MaskWarning, Problem
 from .images import EncodedImage, ImageSource, load_image
 from .models import MAX_MASK_BYTES
 
@@ -76,10 +78,6 @@ SizeLike = Union[tuple[int, int], "Mask", EncodedImage, ImageSource]
 """A canvas size: ``(width, height)``, or anything whose size it is (an image or a mask)."""
 
 Fill = tuple[int, int, int] | Literal["edge", "transparent"]
-
-
-class MaskWarning(UserWarning):
-    """A mask that can be sent but probably does not do what was meant (full, tiny, resized)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ class Mask:
         coverage: A 2-D array, ``HxW``: ``bool``, ``0``/``1`` integers, or floats in 0..1.
             ``True``/``1`` means editable.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> Mask(np.eye(4, dtype=bool)).coverage
         0.25
@@ -153,7 +151,7 @@ class Mask:
     def box(cls, size: SizeLike, box: Sequence[Number]) -> Mask:
         """A rectangle ``(x0, y0, x1, y1)``, end exclusive: ints are pixels, floats 0..1 fractions.
 
-        Example:
+        Examples:
             >>> Mask.box((100, 100), (10, 10, 20, 30)).bbox
             (10, 10, 20, 30)
         """
@@ -273,7 +271,7 @@ class Mask:
         ``overlap`` extends the editable area that many pixels into the original along each
         padded side, so the model can blend the seam.
 
-        Example:
+        Examples:
             >>> import numpy as np
             >>> canvas, m = Mask.outpaint(np.zeros((100, 200, 3), np.uint8), left=56, right=0.5)
             >>> canvas.size, m.bbox
@@ -287,7 +285,7 @@ class Mask:
         p = pads({"left": left, "right": right, "top": top, "bottom": bottom}, src.size)
         if not any(p.values()):
             raise fail("outpaint", p, "nothing to add", allowed="at least one side > 0")
-        canvas = _raster.pad_image(src, p["left"], p["right"], p["top"], p["bottom"], fill)
+        canvas = _mask_pixels.pad_image(src, p["left"], p["right"], p["top"], p["bottom"], fill)
         edit = np.ones((canvas.height, canvas.width), dtype=bool)
         ov = {k: (overlap if v else 0) for k, v in p.items()}
         y0, x0 = p["top"] + ov["top"], p["left"] + ov["left"]
@@ -328,7 +326,7 @@ class Mask:
     @property
     def bbox(self) -> tuple[int, int, int, int] | None:
         """``(x0, y0, x1, y1)`` around every editable pixel (end exclusive), ``None`` if empty."""
-        return _raster.bbox(self._cov)
+        return _mask_pixels.bbox(self._cov)
 
     # ------------------------------------------------------------------ conversions
 
@@ -346,7 +344,7 @@ class Mask:
 
     def to_white_editable(self) -> Image.Image:
         """An ``L`` image, **255 = editable**, 0 = keep (the diffusers/Stability/Imagen convention)."""
-        return Image.fromarray(_raster.to_u8(self._cov))
+        return Image.fromarray(_mask_pixels.to_u8(self._cov))
 
     def to_openai(self, image: SizeLike | None = None, *, param: str = "mask") -> EncodedImage:
         """The mask as OpenAI wants it: an RGBA PNG, **alpha 0 = editable**, under 4 MB.
@@ -433,11 +431,11 @@ class Mask:
 
     def grow(self, pixels: int) -> Mask:
         """Extend the editable area by ``pixels`` in every direction (square corners)."""
-        return Mask._of(_raster.dilate(self._cov, whole_pixels(pixels, "pixels")))
+        return Mask._of(_mask_pixels.dilate(self._cov, whole_pixels(pixels, "pixels")))
 
     def shrink(self, pixels: int) -> Mask:
         """Pull the editable area in by ``pixels``; edges on the image border stay put."""
-        return Mask._of(_raster.erode(self._cov, whole_pixels(pixels, "pixels")))
+        return Mask._of(_mask_pixels.erode(self._cov, whole_pixels(pixels, "pixels")))
 
     def feather(self, radius: float) -> Mask:
         """A soft mask whose edge fades over about ``radius`` pixels on each side (for paste-back).
@@ -449,7 +447,7 @@ class Mask:
             raise fail("radius", radius, "feather radius must be >= 0", "pixels")
         if radius == 0:
             return self
-        return Mask._of(_raster.blur(self._cov, radius / 2))
+        return Mask._of(_mask_pixels.blur(self._cov, radius / 2))
 
     def harden(self, threshold: float = 0.5) -> Mask:
         """A hard mask: pixels with coverage >= ``threshold`` are editable."""
@@ -458,7 +456,7 @@ class Mask:
     def resize(self, size: SizeLike) -> Mask:
         """This mask resampled to another size (an image or ``(w, h)``); hard stays hard."""
         target = size_of(size)
-        return self if target == self.size else Mask._of(_raster.resize(self._cov, target))
+        return self if target == self.size else Mask._of(_mask_pixels.resize(self._cov, target))
 
     def crop(self, box: Sequence[Number]) -> Mask:
         """The part of the mask inside ``box`` (pixels or 0..1 fractions, end exclusive)."""
@@ -557,7 +555,7 @@ class Mask:
     ) -> Image.Image:
         """The image with the editable area tinted ``color`` and outlined (grey without ``image``).
 
-        Example:
+        Examples:
             >>> Mask.box((64, 48), (0.25, 0.25, 0.75, 0.75)).preview().size
             (64, 48)
         """
@@ -573,7 +571,7 @@ class Mask:
             scale = max_side / max(base.size)
             small = (max(1, round(base.width * scale)), max(1, round(base.height * scale)))
             base, m = base.resize(small, Image.Resampling.BOX), m.resize(small)
-        return _raster.overlay(base, m._cov, color, opacity)
+        return _mask_pixels.overlay(base, m._cov, color, opacity)
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()
@@ -586,6 +584,42 @@ class Mask:
             f"Mask({self.width}x{self.height}, {kind}, coverage={self.coverage:.1%}, "
             f"bbox={self.bbox})"
         )
+
+
+def size_of(target: Any, param: str = "size") -> tuple[int, int]:
+    """``(width, height)`` of a size tuple, a mask, an encoded image or any image source."""
+    if isinstance(target, Mask):
+        return target.size
+    return _size_of(target, param)
+
+
+def editable_pixels(mask: Any, size: tuple[int, int], param: str = "mask") -> npt.NDArray[np.bool_]:
+    """The editable area as a boolean ``HxW`` array at ``size`` (width, height).
+
+    The one reader of "which pixels are editable" outside an edit's own mask: a ``Mask``
+    (hardened at one half), a 2-D array (``True``, any non-zero integer or a float >= 0.5 is
+    editable) or a mask image (a PIL image, a path or bytes) read by :func:`read_mask`. A different size is resampled with
+    :meth:`Mask.resize`.
+    """
+    if isinstance(mask, (Image.Image, EncodedImage, str, bytes, os.PathLike)):
+        m = read_mask(mask, param=param)
+    elif isinstance(mask, Mask):
+        m = mask
+    else:
+        raw = np.asarray(mask)
+        if raw.ndim != 2 or raw.dtype.kind not in "biuf" or 0 in raw.shape:
+            raise fail(
+                param,
+                f"{raw.dtype} array of shape {raw.shape}"
+                if isinstance(mask, np.ndarray)
+                else type(mask).__name__,
+                "unsupported mask",
+                allowed="a Mask, a 2-D boolean array (True = editable) or a mask image",
+            )
+        m = Mask._of(raw >= 0.5 if raw.dtype.kind == "f" else raw != 0)
+    if m.size != size:
+        m = m.resize(size)
+    return np.asarray(m._cov >= 0.5, dtype=np.bool_)
 
 
 def _raise_or_warn(findings: list[MaskFinding], param: str, size: tuple[int, int]) -> None:

@@ -6,7 +6,7 @@ models ship faster than SDKs, so :func:`lookup` returns ``None`` and the compile
 through with an :class:`UnknownModelWarning`. Shut-down and retired models are refused with the
 date and the replacement.
 
-Example:
+Examples:
     >>> from imagewright.models import get_model
     >>> spec = get_model("gpt-image-2")
     >>> spec.check_size("1536x864")
@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .errors import UnknownModelWarning
 
 __all__ = [
     "ARBITRARY_SIZE",
@@ -63,10 +65,6 @@ LEGACY_SIZES: tuple[str, ...] = ("256x256", "512x512", "1792x1024", "1024x1792")
 _SIZE_RE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 
 Status = Literal["current", "snapshot", "alias", "shutdown", "retired"]
-
-
-class UnknownModelWarning(UserWarning):
-    """A model name imagewright does not know; the call is sent unchecked for model rules."""
 
 
 def parse_size(size: str) -> tuple[int, int] | None:

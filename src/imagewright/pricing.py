@@ -28,7 +28,7 @@ The range is narrow (±10 %) where the guide publishes the figure and wider wher
 extrapolates (±35 %). An unknown model is priced as gpt-image-2 and says so
 (``known_model=False``).
 
-Example:
+Examples:
     >>> e = estimate("gpt-image-2", size="1024x1024", quality="high")
     >>> round(e.expected_usd, 3)
     0.211
@@ -198,7 +198,7 @@ def cost_from_usage(model: str | None, usage: Any) -> Cost:
     ``cached_text_tokens`` / ``cached_image_tokens``. Without an input split, every input
     token is priced as text.
 
-    Example:
+    Examples:
         >>> usage = {"input_tokens": 50, "input_tokens_details": {"text_tokens": 50,
         ...          "image_tokens": 0}, "output_tokens": 7024, "total_tokens": 7074}
         >>> str(cost_from_usage("gpt-image-2", usage))
@@ -368,7 +368,7 @@ def estimate(
         partial_images: Partial images requested when streaming.
         prompt: The prompt text, or its length in characters.
 
-    Example:
+    Examples:
         >>> e = estimate("gpt-image-2", size="1024x1024", quality="low", n=4)
         >>> e.output_tokens.expected, round(e.expected_usd, 3)
         (784, 0.024)
@@ -483,7 +483,7 @@ class Budget:
     holds the amount until the call settles, so concurrent calls cannot all pass the same
     check; ``record`` adds an actual cost.
 
-    Example:
+    Examples:
         >>> budget = Budget(0.25)
         >>> budget.check(estimate("gpt-image-2", size="1024x1024", quality="high"))
         >>> budget.record(0.2)

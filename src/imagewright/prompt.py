@@ -8,7 +8,7 @@ placement, constraints stated as constraints. The same object always compiles to
 Any string field may be a template (``"{product} on a marble table"``); :meth:`Prompt.format`
 fills it, refusing unknown or missing variables, and :meth:`Prompt.variants` builds a grid.
 
-Example:
+Examples:
     >>> from imagewright.prompt import Prompt, Text
     >>> p = Prompt(subject="a glass bottle of olive oil", lighting="soft window light",
     ...            text=[Text("OLIVA", role="label", placement="on the bottle")])
@@ -136,7 +136,7 @@ class Prompt:
         instruction: For edits: the change to make.
         preserve: For edits: what must stay unchanged (see :data:`PRESERVE_PHRASES`).
 
-    Example:
+    Examples:
         >>> Prompt(instruction="replace the sky with a sunset",
         ...        preserve=["identity", "framing"]).compile()
         'Edit: replace the sky with a sunset.\\nKeep unchanged: the identity, face and features of every person; the framing, crop and camera angle. Change nothing else.'
@@ -173,7 +173,7 @@ class Prompt:
     def edit(cls, instruction: str, *, preserve: Sequence[str] = (), **layers: Any) -> Prompt:
         """An edit prompt: the change, and what must stay unchanged.
 
-        Example:
+        Examples:
             >>> Prompt.edit("make the jacket red", preserve=["identity", "lighting"]).instruction
             'make the jacket red'
         """
@@ -212,7 +212,7 @@ class Prompt:
             ValidationError: A value names no variable of the template, or a variable has no
                 value; all of them are listed.
 
-        Example:
+        Examples:
             >>> Prompt(subject="{product} on a marble table").format(product="a watch").subject
             'a watch on a marble table'
         """
@@ -263,7 +263,7 @@ class Prompt:
         Raises:
             ValidationError: A keyword is neither a field nor a variable, or has no values.
 
-        Example:
+        Examples:
             >>> grid = Prompt(subject="{fruit}").variants(fruit=["a pear", "a fig"],
             ...                                          lighting=["dawn", "noon"])
             >>> [(p.subject, p.lighting) for p in grid][:2]

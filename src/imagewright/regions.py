@@ -8,7 +8,7 @@ fractions of the canvas (every value between 0 and 1) or in pixels (any value ab
 * :class:`Shape` - a plain graphic element (a band of colour, a circle badge).
 * :class:`Keep` - an area an edit must leave untouched.
 
-Example:
+Examples:
     >>> from imagewright.regions import TextBlock, describe_place
     >>> TextBlock("SUMMER SALE", (0.1, 0.05, 0.8, 0.2), role="headline").role
     'headline'
@@ -260,7 +260,7 @@ def fraction_box(box: Box, canvas: tuple[int, int]) -> Box:
 def describe_place(box: Box) -> str:
     """A fractional box's place in words: ``"top third, centred (about 80% of the width, ...)"``.
 
-    Example:
+    Examples:
         >>> describe_place((0.0, 0.0, 1.0, 1.0))
         'the whole canvas'
         >>> describe_place((0.55, 0.7, 0.4, 0.25))

@@ -10,7 +10,7 @@ layout renderer, on a plate of the region's own background colour: exact and fre
 The loop is written once, free of I/O (:func:`repair_steps` yields the edits to send and
 receives their results); ``Client`` and ``AsyncClient`` only drive it.
 
-Example:
+Examples:
     >>> fixed = client.repair_text(result, max_attempts=2)  # doctest: +SKIP
     >>> fixed.passed, len(fixed.attempts), fixed.spent_usd  # doctest: +SKIP
 """

@@ -255,7 +255,7 @@ class Result:
     contract), ``cost`` and ``estimate``. ``paste_back()`` restores the protected area,
     ``save()`` / ``load()`` keep it, and notebooks show source | output | diff.
 
-    Example:
+    Examples:
         >>> with Client.sandbox() as client:  # doctest: +SKIP
         ...     result = client.edit(EditRequest("room.png", "add a plant", mask=mask))
         >>> result.preservation, result.cost, result.checks_passed  # doctest: +SKIP
@@ -425,7 +425,7 @@ class Result:
         unless you pass your own ``engine``. See :func:`imagewright.text.check_image` for the
         arguments.
 
-        Example:
+        Examples:
             >>> report = result.check_text()  # doctest: +SKIP
             >>> report.passed, report.word_accuracy, [s.expected for s in report.failed]  # doctest: +SKIP
         """
@@ -512,7 +512,7 @@ class Result:
                 files are written first, then only the files the earlier receipt named are
                 removed.
 
-        Example:
+        Examples:
             >>> result.save("out/kitchen")  # doctest: +SKIP
         """
         from ._receipts import save_result
@@ -622,7 +622,7 @@ def results_grid(results: Sequence[Result], *, columns: int = 4, cell: int = 256
     """An annotated contact sheet: one cell per output of every result, labelled
     ``#result.output``, with its share of the call's cost, time, preservation verdict and checks.
 
-    Example:
+    Examples:
         >>> results_grid([r1, r2, r3], columns=3)  # doctest: +SKIP
     """
     from ._display import contact_sheet

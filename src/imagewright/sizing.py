@@ -7,7 +7,7 @@ bounds; older models: three fixed sizes). :func:`plan_size` picks the size to re
 :meth:`SizePlan.finish` turns the model's output into the exact deliverable by a centred crop
 to the deliverable's aspect followed by one resize.
 
-Example:
+Examples:
     >>> from imagewright.sizing import plan_size
     >>> plan = plan_size("1200x628", model="gpt-image-2")
     >>> plan.api_size, plan.deliverable
@@ -333,7 +333,7 @@ def plan_size(
     Raises:
         ValidationError: The deliverable cannot be parsed, or the model is no longer available.
 
-    Example:
+    Examples:
         >>> plan = plan_size("A5@300dpi", model="gpt-image-2")
         >>> plan.deliverable, plan.api_size, plan.experimental
         ((1748, 2480), '1760x2480', True)

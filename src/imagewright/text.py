@@ -12,7 +12,7 @@ its box; per image, CVTG-2K's word accuracy and NED and the extra text found (de
 :mod:`imagewright._textmetrics` and ``docs/text.md``). The default engine needs
 ``pip install 'imagewright[ocr]'``; any object with ``read(image) -> [OcrLine]`` will do.
 
-Example:
+Examples:
     >>> from PIL import Image
     >>> from imagewright.text import ExpectedText, OcrLine, check_image
     >>> class Reads:  # a stand-in engine: always reads "HELL0"

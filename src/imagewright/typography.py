@@ -8,7 +8,7 @@ never a silent box. Text is fitted by a binary search on the font size with word
 limit and alignment; a text that does not fit at a readable size raises before anything is
 drawn (and, through :class:`~imagewright.layout.Layout`, before any request is sent).
 
-Example:
+Examples:
     >>> from imagewright.typography import fit_text, resolve_font
     >>> font = resolve_font(None, text="Hello world")
     >>> fitted = fit_text("Hello world", (400, 120), font, max_lines=2)
@@ -31,7 +31,7 @@ from typing import Literal
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from .errors import Problem, ValidationError
+from .errors import GlyphError, Problem, TextFitError, ValidationError
 
 __all__ = [
     "COMMON_FONTS",
@@ -67,14 +67,6 @@ _FONT_EXTS = (".ttf", ".otf", ".ttc")
 _PROBE_SIZE = 32
 # Codepoints no font maps (a noncharacter and a last-plane private-use point): they draw .notdef.
 _NOTDEF_PROBES = ("\uffff", "\U0010fffd")
-
-
-class GlyphError(ValidationError):
-    """The chosen font cannot draw some characters of a text; they would come out as boxes."""
-
-
-class TextFitError(ValidationError):
-    """A text does not fit its box at a readable size."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ here checks one promise from plain facts and returns a :class:`Check`; :func:`co
 runs every check that applies to a call's outputs, and :func:`checks_for_call` reads the facts
 from a compiled call.
 
-Example:
+Examples:
     >>> from imagewright.verify import check_count
     >>> check_count(requested=2, returned=1)
     Check(name='count', passed=False, detail='asked for 2 images, got 1', severity='error')

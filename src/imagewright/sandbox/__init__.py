@@ -10,7 +10,7 @@ misbehave on purpose (latency, mask leakage, wrong text, faults). Every answer c
 Run it in process with :class:`SandboxTransport` (an httpx2 transport, sync and async), or as
 a real HTTP server on 127.0.0.1 with :class:`SandboxServer` / :func:`serve`.
 
-Example:
+Examples:
     >>> from imagewright.sandbox import SandboxServer
     >>> with SandboxServer(faults=["429", None], retry_after=0.01) as server:
     ...     server.url.startswith("http://127.0.0.1:")

@@ -66,7 +66,7 @@ class Behaviour:
         stall: Seconds a ``stall`` fault holds the connection before dropping it.
         api_key: When set, only this bearer key is accepted; otherwise any non-empty key is.
 
-    Example:
+    Examples:
         >>> Behaviour(faults=("429", None), retry_after=0.01).faults
         ('429', None)
     """

@@ -95,7 +95,7 @@ class Sandbox:
         clock: Returns the Unix time used for ``created``; pass a constant for byte-identical JSON.
         **changes: Any :class:`Behaviour` field, e.g. ``faults=["429", None]``, ``leakage=0.1``.
 
-    Example:
+    Examples:
         >>> sandbox = Sandbox(faults=["500", None], retry_after=0.01)
         >>> sandbox.billed_images
         0
@@ -134,7 +134,7 @@ class Sandbox:
     def configure(self, **changes: Any) -> None:
         """Change the behaviour; a new ``faults`` script restarts from its first entry.
 
-        Example:
+        Examples:
             >>> sandbox = Sandbox()
             >>> sandbox.configure(faults=["429"], retry_after=0.01)
             >>> sandbox.behaviour.faults

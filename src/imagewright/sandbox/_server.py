@@ -158,7 +158,7 @@ class SandboxServer:
         verbose: Log one line per request (method, path, status) to stderr.
         **behaviour: :class:`Behaviour` fields for the new sandbox.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> with SandboxServer() as server:
         ...     r = httpx2.post(server.url + "/images/generations", json={"model": "gpt-image-2",
@@ -240,7 +240,7 @@ def serve(
 ) -> None:
     """Run the sandbox server in the foreground, printing its URL, until Ctrl-C.
 
-    Example:
+    Examples:
         ``imagewright serve --port 8089`` calls ``serve(port=8089)``; then point any client at
         ``http://127.0.0.1:8089/v1`` with any API key.
     """

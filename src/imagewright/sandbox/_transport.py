@@ -86,7 +86,7 @@ class SandboxTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         sandbox: The engine to answer from; a new ``Sandbox(**behaviour)`` when omitted.
         **behaviour: :class:`Behaviour` fields for the new sandbox.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from imagewright.sandbox import SandboxTransport
         >>> transport = SandboxTransport()

@@ -12,13 +12,15 @@ in cache.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .errors import ImageInputError, MaskError, Problem
+from . import _mask_pixels
+from .errors import ImageInputError, Problem
 
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
@@ -52,39 +54,6 @@ def with_channels(arr: U8, channels: int) -> U8:
         alpha = np.full((*arr.shape[:2], 1), 255, np.uint8)
         return np.concatenate([arr, alpha], axis=2)
     return arr[..., :3]
-
-
-def resize(arr: U8, size: tuple[int, int]) -> U8:
-    """``arr`` resized to ``size`` (width, height) with Lanczos, as the sandbox resizes inputs."""
-    mode = "RGBA" if arr.shape[2] == 4 else "RGB"
-    im = Image.fromarray(arr, mode=mode).resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(im)
-
-
-def editable(mask: Any, size: tuple[int, int], param: str = "mask") -> Bool:
-    """The editable area as a boolean ``HxW`` array at ``size`` (width, height)."""
-    if isinstance(mask, Image.Image):
-        # One rule everywhere: the same reader as an edit's mask (alpha 0 = editable; an image
-        # without alpha is ambiguous and refused; say Mask.from_image(..., editable=...)).
-        from .masks import read_mask
-
-        arr = np.asarray(read_mask(mask, param=param)) >= 0.5
-    else:
-        raw = np.asarray(mask)
-        if raw.ndim != 2 or raw.dtype.kind not in "biuf":
-            raise MaskError(
-                Problem(
-                    param,
-                    f"{raw.dtype} array of shape {raw.shape}",
-                    "unsupported mask",
-                    allowed="a 2-D boolean array (True = editable) or a mask image",
-                )
-            )
-        arr = raw >= 0.5 if raw.dtype.kind == "f" else raw != 0
-    if (arr.shape[1], arr.shape[0]) != size:
-        im = Image.fromarray(arr.astype(np.uint8) * 255, mode="L")
-        arr = np.asarray(im.resize(size, Image.Resampling.NEAREST)) >= 128
-    return np.asarray(arr, dtype=np.bool_)
 
 
 R = 5  # Gaussian window radius: int(3.5 * 1.5 + 0.5), as scikit-image and scipy use
@@ -383,3 +352,39 @@ def regions(leak: Bool) -> list[tuple[tuple[int, int, int, int], int]]:
     total = np.bincount(lab, weights=count[sel], minlength=n).astype(np.int64)
     order = sorted(range(n), key=lambda i: (-int(total[i]), int(y0[i]), int(x0[i])))
     return [((int(x0[i]), int(y0[i]), int(x1[i]), int(y1[i])), int(total[i])) for i in order]
+
+
+def _seam_weight(editable: Bool, feather: float) -> npt.NDArray[np.float32]:
+    """How much of the output to keep per pixel: 0 outside the editable area, rising linearly
+    over ``feather`` px inside it, and always 1 at the deepest point of every region, so a
+    region narrower than the seam keeps its edit instead of fading out."""
+    steps = max(1, math.ceil(feather))
+    depth = editable.astype(np.uint8)  # 1 on the edge, +1 for each erosion survived
+    core = editable
+    for _ in range(steps):
+        core = _mask_pixels.erode(core, 1)
+        if not core.any():
+            break
+        depth += core
+    # The deepest point within reach: a region's own peak, or the full seam width.
+    peak = np.maximum(_mask_pixels.dilate(depth, steps), 1)
+    weight: npt.NDArray[np.float32] = (depth / peak).astype(np.float32)
+    weight[~editable] = 0
+    return weight
+
+
+def paste(src: U8, out: U8, editable: Bool, feather: float) -> Image.Image:
+    """``out`` inside the editable area and ``src`` outside it, with a soft seam of ``feather``
+    px inside the area (0: a hard edge); the protected pixels are ``src``'s exact bytes."""
+    if feather < 0:
+        raise ValueError(f"feather={feather!r}: must be >= 0")
+    if feather == 0:
+        result = np.where(editable[..., None], out, src)
+    else:
+        w = _seam_weight(editable, feather)[..., None]
+        mixed = src + w * (out.astype(np.float32) - src)
+        result = np.rint(mixed).astype(np.uint8)
+        # The weight is 0 there already; restoring the bytes makes exactness independent of
+        # float rounding.
+        result[~editable] = src[~editable]
+    return Image.fromarray(result, mode="RGBA" if out.shape[2] == 4 else "RGB")

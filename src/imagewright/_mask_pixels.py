@@ -1,4 +1,4 @@
-"""Pixel machinery behind :class:`~imagewright.masks.Mask`: morphology, blur, resize, PNG writing.
+"""Pixel machinery behind :class:`~imagewright.masks.Mask`: morphology, blur, resize, padding.
 
 Everything here works on 2-D coverage arrays (``bool``, or ``float32`` in 0..1; ``True``/``1``
 means editable) and is fast enough for 3840x2160 masks with numpy and Pillow alone:
@@ -9,6 +9,7 @@ means editable) and is fast enough for 3840x2160 masks with numpy and Pillow alo
   vectorised numpy operation. Work is limited to the bounding box grown by ``r``.
 - ``blur`` uses Pillow's Gaussian blur on an 8-bit image of the bounding box; large radii
   blur a downscaled copy (the result is smooth anyway) and scale it back.
+- ``resize`` is the library's one resize (coverage arrays, and the images a diff compares).
 - ``pad_image`` extends a canvas with Pillow paste/resize (repeating edge pixels if asked).
 
 The mask PNG writer lives in ``_png``.
@@ -135,7 +136,16 @@ def blur(a: Array, sigma: float) -> npt.NDArray[np.float32]:
 
 
 def resize(a: Array, size: tuple[int, int]) -> Array:
-    """Resample coverage to ``size`` (w, h); hard masks stay hard (threshold at one half)."""
+    """Resample to ``size`` (w, h): the one resize of the library.
+
+    A 2-D coverage array is box-filtered down or bilinear up, and a hard mask stays hard
+    (threshold at one half). A ``uint8`` ``HxWx3``/``HxWx4`` image is resampled with Lanczos,
+    as the sandbox resizes inputs (a diff compares a resized source this way).
+    """
+    if a.ndim == 3:
+        mode = "RGBA" if a.shape[2] == 4 else "RGB"
+        rgb = Image.fromarray(a.astype(np.uint8), mode=mode)
+        return np.asarray(rgb.resize(size, Image.Resampling.LANCZOS))
     im = Image.fromarray(to_u8(a))
     method = (
         Image.Resampling.BOX

@@ -1,0 +1,155 @@
+"""Every example runs offline on the sandbox, says where it wrote, and wrote what it says.
+
+The pictures in docs/img are made by the examples (examples/make_pictures.py); one test makes
+them again and compares them pixel for pixel, so a picture in the docs cannot go stale.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import imagewright
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(name: str, *args: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI"))}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "offline sandbox" in done.stdout  # never the real API without a key
+    assert "Warning" not in done.stderr, done.stderr
+    return done.stdout
+
+
+def written(stdout: str, cwd: Path) -> Path:
+    """The folder or file named by the example's 'wrote ...' line, which must exist."""
+    match = re.search(r"^wrote (\S+?)/? ", stdout, re.M) or re.search(
+        r"^wrote (\S+)$", stdout, re.M
+    )
+    assert match, stdout
+    path = cwd / match.group(1).rstrip("/")
+    assert path.exists(), path
+    return path
+
+
+def differs(a: Path, b: Path) -> bool:
+    """Whether two pictures differ by more than a caption's timing (``0.1s`` vs ``0.2s``).
+
+    The captions under a comparison or a contact sheet show how long each call took, which
+    varies from run to run; anything else the examples draw is deterministic on the sandbox.
+    """
+    with Image.open(a) as im_a, Image.open(b) as im_b:
+        if im_a.size != im_b.size:
+            return True
+        pa = np.asarray(im_a.convert("RGBA"))
+        pb = np.asarray(im_b.convert("RGBA"))
+    return float(np.mean(np.any(pa != pb, axis=-1))) > 0.002
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("rapidocr_onnxruntime") is None, reason="needs imagewright[ocr]"
+)
+def test_product_shot_label_text_is_verified_by_ocr(tmp_path: Path) -> None:
+    out = run_example("product_shot.py", "shot", cwd=tmp_path)
+    assert "label 'ORCHARD GOLD': found" in out
+    result = imagewright.Result.load(written(out, tmp_path))
+    (check,) = result.text_checks
+    assert check.passed
+    assert [s.expected for s in check.strings] == ["ORCHARD GOLD"]
+
+
+def test_poster_is_finished_to_the_deliverable(tmp_path: Path) -> None:
+    out = run_example("poster.py", "poster.png", cwd=tmp_path)
+    with Image.open(written(out, tmp_path)) as poster:
+        assert poster.size == (1100, 1700)  # 11x17in at 100 dpi
+
+
+def test_masked_edit_proves_preservation_and_pastes_back(tmp_path: Path) -> None:
+    out = run_example("masked_edit.py", "edit", cwd=tmp_path)
+    assert "after paste-back: 0.0% changed outside the mask" in out
+    result = imagewright.Result.load(written(out, tmp_path))
+    assert result.preservation is not None
+    assert result.preservation.passed
+    protected = ~np.asarray(result.mask)  # type: ignore[arg-type]
+    source = np.asarray(result.source.convert("RGB"))  # type: ignore[union-attr]
+    output = np.asarray(result.output.image.convert("RGB"))
+    assert np.array_equal(source[protected], output[protected])  # byte for byte outside
+    assert not np.array_equal(source[~protected], output[~protected])  # the sky did change
+
+
+def test_outpainting_widens_a_square_to_16_9(tmp_path: Path) -> None:
+    out = run_example("outpainting.py", "wide", cwd=tmp_path)
+    result = imagewright.Result.load(written(out, tmp_path))
+    assert result.output.size == (1824, 1024)
+    assert result.source is not None
+    assert result.source.size == (1824, 1024)
+    assert result.preserved
+
+
+def test_campaign_delivers_every_size_from_one_layout(tmp_path: Path) -> None:
+    out = run_example("campaign.py", "campaign", cwd=tmp_path)
+    folder = written(out, tmp_path)
+    sizes = {p.name: imagewright.Result.load(p).output.size for p in folder.iterdir() if p.is_dir()}
+    assert sizes == {
+        "square-post": (1080, 1080),
+        "story": (1080, 1920),
+        "banner": (1200, 628),
+        "wide-header": (1500, 500),
+        "print-poster": (1100, 1700),
+    }
+    assert (folder / "contact-sheet.png").stat().st_size > 0
+
+
+def test_conversation_turns_with_a_masked_turn_and_an_undo(tmp_path: Path) -> None:
+    out = run_example("conversation.py", "out", cwd=tmp_path)
+    assert "history after the undo: 3 turns" in out
+    assert "wrote out/" in out
+    conv = imagewright.Conversation.load(imagewright.Client("unused"), tmp_path / "out")
+    assert len(conv.history) == 3
+    assert conv.history[-1].prompt_text == "Give the shop a green awning instead"
+    assert conv.history[-1].preservation is not None
+    assert conv.history[-1].preservation.passed
+    assert (tmp_path / "out" / "filmstrip.png").stat().st_size > 0
+
+
+def test_the_pictures_in_the_docs_are_what_the_examples_make(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "make_pictures.py"), str(tmp_path)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    made = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert made == sorted(
+        [
+            "contact-sheet.png",
+            "conversation-filmstrip.png",
+            "mask-preview.png",
+            "masked-edit.png",
+            "poster-steps.png",
+            "poster.png",
+        ]
+    )
+    assert "wrote" in done.stdout
+    stale = [name for name in made if differs(tmp_path / name, ROOT / "docs/img" / name)]
+    assert not stale, f"out of date: {stale}; run python examples/make_pictures.py"
