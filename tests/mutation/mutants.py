@@ -52,6 +52,8 @@ TESTS_FOR: dict[str, tuple[str, ...]] = {
     "masks": (MASKS,),
     "_png": (MASKS,),
     "diff": (DIFF, RESULTS),
+    "_diff_pixels": (DIFF, RESULTS),
+    "_magic": (IMAGES,),
     "results": (RESULTS, DIFF),
     "client": (BUDGET, CLIENT),
     "images": (IMAGES,),
@@ -198,12 +200,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "K1",
         "_transport",
         "            response = await http.send(request, stream=True)\n"
-        "        except httpx2.TransportError as exc:\n"
+        "        except httpx2.RequestError as exc:\n"
         "            raise _classify_transport(exc, request, opts) from exc\n"
         "        finally:\n"
         "            _scrub(request)\n",
         "            response = await http.send(request, stream=True)\n"
-        "        except httpx2.TransportError as exc:\n"
+        "        except httpx2.RequestError as exc:\n"
         "            raise _classify_transport(exc, request, opts) from exc\n",
         "the async client keeps the key on the request an error carries",
         tests=(
@@ -223,12 +225,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "K3",
         "_transport",
         "            response = http.send(request, stream=True)\n"
-        "        except httpx2.TransportError as exc:\n"
+        "        except httpx2.RequestError as exc:\n"
         "            raise _classify_transport(exc, request, opts) from exc\n"
         "        finally:\n"
         "            _scrub(request)\n",
         "            response = http.send(request, stream=True)\n"
-        "        except httpx2.TransportError as exc:\n"
+        "        except httpx2.RequestError as exc:\n"
         "            raise _classify_transport(exc, request, opts) from exc\n",
         "the sync client keeps the key on the request an error carries",
         tests=(
@@ -250,11 +252,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "_transport",
         "        if (partial := assembler.flush()) is not None:\n"
         "            yield partial\n"
-        "    except httpx2.TransportError as exc:\n"
+        "    except httpx2.RequestError as exc:\n"
         "        raise _stream_transport_error(exc, response, assembler) from exc\n"
         "    finally:\n"
         "        response.close()\n",
-        "    except httpx2.TransportError as exc:\n"
+        "    except httpx2.RequestError as exc:\n"
         "        raise _stream_transport_error(exc, response, assembler) from exc\n"
         "    finally:\n"
         "        response.close()\n",
@@ -266,11 +268,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "_transport",
         "        if (partial := assembler.flush()) is not None:\n"
         "            yield partial\n"
-        "    except httpx2.TransportError as exc:\n"
+        "    except httpx2.RequestError as exc:\n"
         "        raise _stream_transport_error(exc, response, assembler) from exc\n"
         "    finally:\n"
         "        await response.aclose()\n",
-        "    except httpx2.TransportError as exc:\n"
+        "    except httpx2.RequestError as exc:\n"
         "        raise _stream_transport_error(exc, response, assembler) from exc\n"
         "    finally:\n"
         "        await response.aclose()\n",
@@ -689,7 +691,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "D6",
-        "diff",
+        "_diff_pixels",
         "        result[~editable] = src[~editable]\n",
         "",
         "feathered paste-back may move protected pixels by rounding",
@@ -700,7 +702,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "D7",
-        "diff",
+        "_diff_pixels",
         "result = np.where(editable[..., None], out, src)",
         "result = np.where(editable[..., None], src, out)",
         "paste-back restores the editable area instead of the protected one",
@@ -796,7 +798,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "I5",
-        "images",
+        "_magic",
         'return int.from_bytes(data[4:8], "little") + 8 <= len(data)',
         "return True",
         "a truncated WebP is sent",
