@@ -182,3 +182,40 @@ async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path
     _, summary = await run_map(client, prompts(12), ledger=ledger, concurrency=4)
     assert summary.reused == billed
     assert client.client.sandbox_engine.billed_images == 12
+
+
+async def test_map_saves_edits_without_computing_the_diff_and_load_recomputes_it(
+    make_client: Any, image_files: list[Path], tmp_path: Path
+) -> None:
+    client = make_client.sandbox()
+    request = imagewright.EditRequest(image_files[0], "add a hat")
+    (result,), _ = await run_map(client, [request], save_to=tmp_path / "out", quality="low")
+    assert "diffs" not in result.__dict__  # saving did not compute the diff (no SSIM)
+    folder = tmp_path / "out" / "000000"
+    assert not list(folder.glob("diff-*.png"))
+    assert not list(folder.glob("compare-*.png"))
+    loaded = Result.load(folder)
+    assert loaded.diff is not None
+    assert result.diff is not None
+    assert loaded.diff.to_dict() == result.diff.to_dict()
+
+
+def test_save_diff_false_skips_the_diff_pictures_and_metrics(
+    image_files: list[Path], tmp_path: Path
+) -> None:
+    import json
+
+    with imagewright.Client.sandbox() as client:
+        result = client.edit(image_files[0], "add a hat", quality="low")
+    result.save(tmp_path / "lean", diff=False)
+    result.save(tmp_path / "full")
+    receipt = json.loads((tmp_path / "lean" / "result.json").read_text())
+    assert receipt["metrics"] is None
+    assert receipt["pictures"] == {"diff": [], "compare": []}
+    assert {p.name for p in (tmp_path / "full").iterdir()} - {
+        p.name for p in (tmp_path / "lean").iterdir()
+    } == {"diff-0.png", "compare-0.png"}
+    lean, full = Result.load(tmp_path / "lean").diff, Result.load(tmp_path / "full").diff
+    assert lean is not None
+    assert full is not None
+    assert lean.to_dict() == full.to_dict()

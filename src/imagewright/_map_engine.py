@@ -422,12 +422,15 @@ _EMPTY = Item(0, None, None, "generate", None, {})
 
 
 def _save(result: Result, folder: Path, *, overwrite: bool) -> Path:
-    """Save without replacing another request's result: a taken name gets the fingerprint."""
+    """Save without replacing another request's result: a taken name gets the fingerprint.
+
+    No diff: computing it (SSIM on every output) while results pile up was the cost of a
+    ledger; a loaded result recomputes it when asked."""
     try:
-        return result.save(folder, overwrite=overwrite, pictures=False)
+        return result.save(folder, overwrite=overwrite, pictures=False, diff=False)
     except FileExistsError:
         other = folder.with_name(f"{folder.name}-{result.call.fingerprint[:8]}")
-        return result.save(other, overwrite=True, pictures=False)
+        return result.save(other, overwrite=True, pictures=False, diff=False)
 
 
 def _may_have_been_billed(exc: BaseException) -> bool:

@@ -81,11 +81,13 @@ def _png_essentials(result: Result) -> dict[str, str]:
     return texts
 
 
-def receipt(result: Result, *, pictures: bool | None = None) -> dict[str, Any]:
+def receipt(result: Result, *, pictures: bool | None = None, diff: bool = True) -> dict[str, Any]:
     """Everything needed to trust and repeat ``result``, JSON-ready; file names are generated.
 
     ``pictures``: list the ``compare-<i>.png`` pictures (``None``: only for edits, where they
-    show a diff; for a generation they would repeat the outputs).
+    show a diff; for a generation they would repeat the outputs). ``diff=False``: leave the
+    diff out (``metrics`` is ``null``, no diff or compare pictures) so it is never computed;
+    the loaded result recomputes it from the saved source, mask and outputs when asked.
     """
     from ._version import __version__
 
@@ -128,7 +130,8 @@ def receipt(result: Result, *, pictures: bool | None = None) -> dict[str, Any]:
                 "event": event,
             }
         )
-    cost, diffs = result.cost, result.diffs
+    cost = result.cost
+    diffs = result.diffs if diff else ()
     return {
         "schema": SCHEMA,
         "imagewright": __version__,
@@ -167,18 +170,23 @@ def receipt(result: Result, *, pictures: bool | None = None) -> dict[str, Any]:
         "estimate": result.estimate.to_dict(),
         "checks": [c.to_dict() for c in result.checks],
         "text_checks": [t.to_dict() for t in result.text_checks],
-        "metrics": [d.to_dict() for d in diffs],
+        "metrics": [d.to_dict() for d in diffs] if diff else None,
         "pictures": {
             "diff": [f"diff-{i}.png" for i in range(len(diffs))],
             "compare": [f"compare-{i}.png" for i in range(len(result.outputs))]
-            if (pictures if pictures is not None else bool(diffs))
+            if diff and (pictures if pictures is not None else bool(diffs))
             else [],
         },
     }
 
 
 def save_result(
-    result: Result, folder: Path, *, overwrite: bool = False, pictures: bool | None = None
+    result: Result,
+    folder: Path,
+    *,
+    overwrite: bool = False,
+    pictures: bool | None = None,
+    diff: bool = True,
 ) -> Path:
     """Write ``result`` into ``folder``; the receipt goes last, then an earlier result's
     leftovers are removed (``overwrite``; without it a folder holding one is refused)."""
@@ -189,7 +197,7 @@ def save_result(
     if not overwrite:
         refuse_older(folder)
     before = earlier_files(folder)
-    rec = receipt(result, pictures=pictures)
+    rec = receipt(result, pictures=pictures, diff=diff)
     texts = _png_essentials(result)
     for o, entry in zip(result.outputs, rec["outputs"], strict=True):
         data = add_png_text(o.data, texts) if o.format == "png" else o.data
@@ -205,7 +213,7 @@ def save_result(
             atomic_write(folder / rec["call"][name]["file"], enc.data)
     for p, entry in zip(result.partial_images, rec["partial_images"], strict=True):
         atomic_write(folder / entry["file"], p.data)
-    for d, name in zip(result.diffs, rec["pictures"]["diff"], strict=True):
+    for d, name in zip(result.diffs if diff else (), rec["pictures"]["diff"], strict=True):
         atomic_write(folder / name, png_bytes(d.heatmap_overlay))
     for i, name in enumerate(rec["pictures"]["compare"]):
         atomic_write(folder / name, png_bytes(comparison(result, i)))

@@ -86,9 +86,10 @@ class TurnResult(Result):
         *,
         overwrite: bool = False,
         pictures: bool | None = None,
+        diff: bool = True,
     ) -> Path:
-        """Write the turn to ``directory`` as :meth:`Result.save` does (the same ``overwrite``
-        and ``pictures`` rules), keeping each image once.
+        """Write the turn to ``directory`` as :meth:`Result.save` does (the same ``overwrite``,
+        ``pictures`` and ``diff`` rules), keeping each image once.
 
         The body's copies of images (input images as data URLs, image calls replayed with
         ``store=False``) are recorded in ``result.json`` by their sha256 and length: the
@@ -101,7 +102,7 @@ class TurnResult(Result):
         # Reuse what was already computed (decoded images, diffs, checks).
         names = {f.name for f in fields(self)}
         kept.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
-        return Result.save(kept, directory, overwrite=overwrite, pictures=pictures)
+        return Result.save(kept, directory, overwrite=overwrite, pictures=pictures, diff=diff)
 
     def summary(self) -> str:
         """:meth:`Result.summary`, then the turn's ids and the text model's tokens."""

@@ -495,6 +495,7 @@ class Result:
         *,
         overwrite: bool = False,
         pictures: bool | None = None,
+        diff: bool = True,
     ) -> Path:
         """Write the result to ``directory`` (created if needed) and return its path.
 
@@ -511,13 +512,16 @@ class Result:
                 one raises ``FileExistsError``, so two results never mix. With it, the new
                 files are written first, then only the files the earlier receipt named are
                 removed.
+            diff: ``False`` skips the diff against the source: no ``diff-<i>.png`` or
+                ``compare-<i>.png``, and the receipt's ``metrics`` is ``null``. Much cheaper
+                for big edits (no SSIM); ``Result.load(...).diff`` recomputes it when asked.
 
         Examples:
             >>> result.save("out/kitchen")  # doctest: +SKIP
         """
         from ._receipts import save_result
 
-        return save_result(self, Path(directory), overwrite=overwrite, pictures=pictures)
+        return save_result(self, Path(directory), overwrite=overwrite, pictures=pictures, diff=diff)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Result:
