@@ -153,3 +153,17 @@ def test_the_pictures_in_the_docs_are_what_the_examples_make(tmp_path: Path) -> 
     assert "wrote" in done.stdout
     stale = [name for name in made if differs(tmp_path / name, ROOT / "docs/img" / name)]
     assert not stale, f"out of date: {stale}; run python examples/make_pictures.py"
+
+
+def test_catalogue_batch_resumes_from_its_ledger_and_sends_nothing_again(tmp_path: Path) -> None:
+    out = run_example("catalogue.py", "cat", "--n", "60", cwd=tmp_path)
+    assert "60 requests in" in out
+    assert "60 done" in out  # the first run sent them all
+    assert "re-run sent 0 new requests; 60 came from the ledger" in out
+    folder = written(out, tmp_path)
+    products = sorted(p.name for p in (folder / "results").iterdir())
+    assert products == [f"sku-{i:04d}" for i in range(1, 61)]
+    assert (folder / "catalogue.ledger").exists()
+    result = imagewright.Result.load(folder / "results" / "sku-0042")
+    assert result.output.size == (1024, 1024)
+    assert "SKU 0042" in result.call.prompt
