@@ -167,3 +167,25 @@ def test_catalogue_batch_resumes_from_its_ledger_and_sends_nothing_again(tmp_pat
     result = imagewright.Result.load(folder / "results" / "sku-0042")
     assert result.output.size == (1024, 1024)
     assert "SKU 0042" in result.call.prompt
+
+
+def test_session_edits_undoes_branches_and_saves_a_folder_that_loads(tmp_path: Path) -> None:
+    out = run_example("session.py", "out", cwd=tmp_path)
+    assert "history: 3 steps; paid for: 4 steps" in out
+    session = imagewright.Session.load(written(out, tmp_path))
+    assert session.branches == {"main": 2, "lamp": 4}
+    assert session.branch_name == "lamp"
+    assert [s.instruction for s in session.history] == [
+        "Show a snowy mountain view through the window",
+        "Lay a red patterned rug on the floor",
+        "Add a tall brass floor lamp in the corner",
+    ]
+    assert session.steps[2].instruction == "Make the rug bright green"  # undone, still kept
+    for step in session.history:
+        assert step.preservation is not None
+        assert step.preservation.passed
+    assert session.preservation is not None
+    assert session.preservation.passed  # nothing protected since the source changed
+    with Image.open(tmp_path / "out" / "filmstrip.png") as strip:
+        assert strip.height >= 200
+        assert strip.width > strip.height  # source and three steps side by side
