@@ -7,6 +7,7 @@ them again and compares them pixel for pixel, so a picture in the docs cannot go
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -189,3 +190,23 @@ def test_session_edits_undoes_branches_and_saves_a_folder_that_loads(tmp_path: P
     with Image.open(tmp_path / "out" / "filmstrip.png") as strip:
         assert strip.height >= 200
         assert strip.width > strip.height  # source and three steps side by side
+
+
+def test_batch_api_collects_every_line_in_order_with_its_proof(tmp_path: Path) -> None:
+    out = run_example("batch_api.py", "out", "--delay", "0.5", cwd=tmp_path)
+    assert "files uploaded: 5" in out  # 2 photos and 1 mask for 4 edits, 2 JSONL files
+    assert "completed: 6 done, 1 failed" in out
+    folder = written(out, tmp_path)
+    edits = ["mug-counter", "mug-desk", "lamp-counter", "lamp-desk"]
+    for name in edits:
+        result = imagewright.Result.load(folder / name)
+        assert result.preservation is not None
+        assert result.preservation.passed  # the product was not touched
+    for name in ["poster-sale", "poster-open"]:
+        assert imagewright.Result.load(folder / name).output.size == (1024, 1024)
+    lines = (folder / "failures.jsonl").read_text().splitlines()
+    assert [json.loads(line)["custom_id"] for line in lines] == ["poster-fails"]
+    assert not (folder / "poster-fails").exists()
+    assert json.loads((folder / "job.json").read_text())  # the handle, to collect elsewhere
+    shown = re.findall(r"^(\S+) +(?:1024x1024|failed)", out, re.M)
+    assert shown == [*edits, "poster-sale", "poster-open", "poster-fails"]  # in the order given
