@@ -7,6 +7,7 @@ them again and compares them pixel for pixel, so a picture in the docs cannot go
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -153,3 +154,59 @@ def test_the_pictures_in_the_docs_are_what_the_examples_make(tmp_path: Path) -> 
     assert "wrote" in done.stdout
     stale = [name for name in made if differs(tmp_path / name, ROOT / "docs/img" / name)]
     assert not stale, f"out of date: {stale}; run python examples/make_pictures.py"
+
+
+def test_catalogue_batch_resumes_from_its_ledger_and_sends_nothing_again(tmp_path: Path) -> None:
+    out = run_example("catalogue.py", "cat", "--n", "60", cwd=tmp_path)
+    assert "60 requests in" in out
+    assert "60 done" in out  # the first run sent them all
+    assert "re-run sent 0 new requests; 60 came from the ledger" in out
+    folder = written(out, tmp_path)
+    products = sorted(p.name for p in (folder / "results").iterdir())
+    assert products == [f"sku-{i:04d}" for i in range(1, 61)]
+    assert (folder / "catalogue.ledger").exists()
+    result = imagewright.Result.load(folder / "results" / "sku-0042")
+    assert result.output.size == (1024, 1024)
+    assert "SKU 0042" in result.call.prompt
+
+
+def test_session_edits_undoes_branches_and_saves_a_folder_that_loads(tmp_path: Path) -> None:
+    out = run_example("session.py", "out", cwd=tmp_path)
+    assert "history: 3 steps; paid for: 4 steps" in out
+    session = imagewright.Session.load(written(out, tmp_path))
+    assert session.branches == {"main": 2, "lamp": 4}
+    assert session.branch_name == "lamp"
+    assert [s.instruction for s in session.history] == [
+        "Show a snowy mountain view through the window",
+        "Lay a red patterned rug on the floor",
+        "Add a tall brass floor lamp in the corner",
+    ]
+    assert session.steps[2].instruction == "Make the rug bright green"  # undone, still kept
+    for step in session.history:
+        assert step.preservation is not None
+        assert step.preservation.passed
+    assert session.preservation is not None
+    assert session.preservation.passed  # nothing protected since the source changed
+    with Image.open(tmp_path / "out" / "filmstrip.png") as strip:
+        assert strip.height >= 200
+        assert strip.width > strip.height  # source and three steps side by side
+
+
+def test_batch_api_collects_every_line_in_order_with_its_proof(tmp_path: Path) -> None:
+    out = run_example("batch_api.py", "out", "--delay", "0.5", cwd=tmp_path)
+    assert "files uploaded: 5" in out  # 2 photos and 1 mask for 4 edits, 2 JSONL files
+    assert "completed: 6 done, 1 failed" in out
+    folder = written(out, tmp_path)
+    edits = ["mug-counter", "mug-desk", "lamp-counter", "lamp-desk"]
+    for name in edits:
+        result = imagewright.Result.load(folder / name)
+        assert result.preservation is not None
+        assert result.preservation.passed  # the product was not touched
+    for name in ["poster-sale", "poster-open"]:
+        assert imagewright.Result.load(folder / name).output.size == (1024, 1024)
+    lines = (folder / "failures.jsonl").read_text().splitlines()
+    assert [json.loads(line)["custom_id"] for line in lines] == ["poster-fails"]
+    assert not (folder / "poster-fails").exists()
+    assert json.loads((folder / "job.json").read_text())  # the handle, to collect elsewhere
+    shown = re.findall(r"^(\S+) +(?:1024x1024|failed)", out, re.M)
+    assert shown == [*edits, "poster-sale", "poster-open", "poster-fails"]  # in the order given
