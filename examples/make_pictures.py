@@ -25,6 +25,7 @@ PICTURES = (
     "mask-preview.png",
     "contact-sheet.png",
     "conversation-filmstrip.png",
+    "session-filmstrip.png",
 )
 """Every picture this script writes."""
 
@@ -39,6 +40,7 @@ def make(target: Path) -> list[Path]:
             ["masked_edit.py", "masked-edit", "--pictures", str(target)],
             ["campaign.py", "campaign", "--pictures", str(target)],
             ["conversation.py", "conversation"],
+            ["session.py", "session"],
         ]
         for script, *args in runs:
             subprocess.run(
@@ -47,6 +49,7 @@ def make(target: Path) -> list[Path]:
         shutil.copyfile(
             Path(tmp) / "conversation" / "filmstrip.png", target / "conversation-filmstrip.png"
         )
+        shutil.copyfile(Path(tmp) / "session" / "filmstrip.png", target / "session-filmstrip.png")
     return [target / name for name in PICTURES]
 
 

@@ -149,6 +149,7 @@ def test_the_pictures_in_the_docs_are_what_the_examples_make(tmp_path: Path) -> 
             "masked-edit.png",
             "poster-steps.png",
             "poster.png",
+            "session-filmstrip.png",
         ]
     )
     assert "wrote" in done.stdout
