@@ -25,6 +25,9 @@ __all__ = ["SandboxServer", "serve"]
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: at concurrency 128 (bench/soak.py) the
+    # accept queue overflowed and clients saw resets after sending their request.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address: tuple[str, int], sandbox: Sandbox, verbose: bool) -> None:
         super().__init__(address, _Handler)
