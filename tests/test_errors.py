@@ -30,6 +30,7 @@ def test_the_package_exports_every_warning_we_emit():
         "ExperimentalSizeWarning",
         "FinishWarning",
         "ImagewrightWarning",
+        "InsecureURLWarning",
         "MaskWarning",
         "PreviewFeatureWarning",
         "UnknownModelWarning",
