@@ -39,8 +39,9 @@ def _established(port: int) -> int:
 
 
 def _busy_connections(client: imagewright.AsyncClient | imagewright.Client) -> int:
-    pool = client.http._transport._pool  # type: ignore[union-attr]
-    return sum(1 for c in pool.connections if not (c.is_idle() or c.is_closed()))
+    shards = client.http._transport.shards  # type: ignore[union-attr]
+    conns = [c for shard in shards for c in shard._pool.connections]
+    return sum(1 for c in conns if not (c.is_idle() or c.is_closed()))
 
 
 async def test_cancelled_calls_leave_the_pool_usable_and_the_budget_honest(

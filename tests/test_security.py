@@ -162,7 +162,8 @@ def test_the_key_is_not_forwarded_to_another_origin_on_redirect() -> None:
 @pytest.mark.parametrize("cls", [imagewright.Client, imagewright.AsyncClient])
 def test_tls_verification_is_on_by_default(cls: type[Any]) -> None:
     client = cls(KEY)
-    ctx = client.http._transport._pool._ssl_context
+    client.http._transport._shards.acquire()  # make the first shard, as a call would
+    ctx = client.http._transport.shards[0]._pool._ssl_context
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     assert ctx.check_hostname is True
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpcore2
 
-__all__ = ["AsyncDeadlineBackend", "DeadlineBackend", "deadline", "install"]
+__all__ = ["AsyncDeadlineBackend", "DeadlineBackend", "deadline", "install", "install_on"]
 
 
 class _Budget:
@@ -146,14 +146,19 @@ def install(http: Any) -> Any:
     transports: Iterable[Any] = [getattr(http, "_transport", None)]
     transports = [*transports, *getattr(http, "_mounts", {}).values()]
     for transport in transports:
-        pool: Any = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend)) or backend is None:
-            continue
-        wrapper = (
-            AsyncDeadlineBackend(backend)
-            if isinstance(backend, httpcore2.AsyncNetworkBackend)
-            else DeadlineBackend(backend)
-        )
-        pool._network_backend = wrapper
+        install_on(transport)
     return http
+
+
+def install_on(transport: Any) -> None:
+    """Put the deadline backend under one httpx2 transport's pool (a no-op when it has one)."""
+    pool: Any = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, (DeadlineBackend, AsyncDeadlineBackend)) or backend is None:
+        return
+    wrapper = (
+        AsyncDeadlineBackend(backend)
+        if isinstance(backend, httpcore2.AsyncNetworkBackend)
+        else DeadlineBackend(backend)
+    )
+    pool._network_backend = wrapper
