@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -146,6 +147,9 @@ class EditOptions(_ImageOptions, total=False):
     """How closely to keep input details (gpt-image-1.5 high/low; 1-mini low; omit on 2.x)."""
 
 
+_HTTP_LOCK = threading.Lock()
+"""Guards the lazy creation of clients' HTTP pools (one pool per client, never two)."""
+
 _TRANSPORT_KEYS = (
     "timeout",
     "max_retries",
@@ -251,6 +255,13 @@ class BaseClient:
             copy._http = self._http = self._make_http()
             self._owns_http = True
         return copy
+
+    def _first_http(self) -> Any:
+        """Make the HTTP client once, even when threads ask for it at the same moment."""
+        with _HTTP_LOCK:
+            if self._http is None:
+                self._http = self._make_http()
+            return self._http
 
     def _make_http(self) -> Any:
         from ._deadline import install, install_on
@@ -595,9 +606,8 @@ class Client(BaseClient):
     @property
     def http(self) -> httpx2.Client:
         """The underlying ``httpx2.Client`` (created on first use)."""
-        if self._http is None:
-            self._http = self._make_http()
-        return self._http
+        http: httpx2.Client = self._http or self._first_http()
+        return http
 
     @property
     def files(self) -> Files:
@@ -887,9 +897,8 @@ class AsyncClient(BaseClient):
     @property
     def http(self) -> httpx2.AsyncClient:
         """The underlying ``httpx2.AsyncClient`` (created on first use)."""
-        if self._http is None:
-            self._http = self._make_http()
-        return self._http
+        http: httpx2.AsyncClient = self._http or self._first_http()
+        return http
 
     @property
     def files(self) -> AsyncFiles:
