@@ -182,8 +182,9 @@ def memory(url: str) -> tuple[float, float, float]:
 LATENCY = 0.1
 
 
-def _slow_server(port_out: Any, answer: bytes) -> None:
-    """An asyncio HTTP/1.1 server (own process): every POST is answered after 100 ms."""
+def _slow_server(port_out: Any, answer: bytes, latency: float = LATENCY) -> None:
+    """An asyncio HTTP/1.1 server (own process): every POST is answered after ``latency`` s
+    with ``answer``, whatever it asked (the request body is read, not parsed)."""
     import asyncio
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -195,7 +196,7 @@ def _slow_server(port_out: Any, answer: bytes) -> None:
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
                 await reader.readexactly(length)
-                await asyncio.sleep(LATENCY)
+                await asyncio.sleep(latency)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     + f"content-length: {len(answer)}\r\n\r\n".encode()
@@ -215,20 +216,26 @@ def _slow_server(port_out: Any, answer: bytes) -> None:
     asyncio.run(run())
 
 
+def start_slow_server(answer: bytes, latency: float = LATENCY) -> tuple[Any, str]:
+    """Start :func:`_slow_server` in its own process; returns it and its base URL."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ports = ctx.Queue()
+    proc = ctx.Process(target=_slow_server, args=(ports, answer, latency), daemon=True)
+    proc.start()
+    return proc, f"http://127.0.0.1:{ports.get(timeout=60)}/v1"
+
+
 def throughput(levels: tuple[int, ...] = (16, 64, 256)) -> list[tuple[int, int, float, float]]:
     """Seconds for 4 x ``level`` generate calls with ``level`` in flight, both async SDKs."""
     import asyncio
-    import multiprocessing
 
     small = io.BytesIO()
     Image.new("RGB", (64, 64), (30, 60, 90)).save(small, format="PNG")
     answer = json.loads(ANSWERS[1024])
     answer["data"][0]["b64_json"] = base64.b64encode(small.getvalue()).decode()
-    ctx = multiprocessing.get_context("spawn")
-    ports = ctx.Queue()
-    proc = ctx.Process(target=_slow_server, args=(ports, json.dumps(answer).encode()), daemon=True)
-    proc.start()
-    url = f"http://127.0.0.1:{ports.get(timeout=30)}/v1"
+    proc, url = start_slow_server(json.dumps(answer).encode())
 
     async def run(level: int) -> tuple[float, float]:
         # Generous connect timeouts: on a loaded machine the server process may be slow to accept.

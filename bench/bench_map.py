@@ -10,8 +10,17 @@ requests of each ``map`` pass (100, 500 and 1,000 with the default N), and its p
 end. ``map`` runs twice: keeping nothing (the caller drops each result), and with a ledger
 (each result written to disk and released).
 
-Run: ``python bench/bench_map.py`` (N = 1000), or ``--n 200`` for a short run. The table says
-the machine's load average, since the server and both clients share its cores.
+Two servers (``--server``):
+
+- ``sandbox`` (default, the issue's setup): ``imagewright serve``, which really decodes each
+  upload, paints the edit and encodes a 2048x2048 PNG: about 0.6 s of CPU per edit on one core,
+  so this run measures the server and shows that neither client adds to it.
+- ``canned``: an asyncio server in its own process that reads each upload and answers with one
+  fixed 2048x2048 PNG after the latency, doing no image work: this run measures the clients.
+
+Run: ``python bench/bench_map.py`` (N = 1000), ``--n 200`` for a short run, ``--server canned``
+for the client-bound run. The table says the machine's load average, since the server and both
+clients share its cores.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import argparse
 import asyncio
 import base64
 import io
+import json
 import os
 import resource
 import socket
@@ -27,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -58,7 +69,16 @@ def photo(side: int) -> bytes:
     return buf.getvalue()
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(latency: float, kind: str = "sandbox", side: int = 2048) -> tuple[Any, str]:
+    """The server for the run: ``imagewright serve``, or the canned answer (see the module)."""
+    if kind == "canned":
+        from bench_client import _answer, start_slow_server
+
+        return start_slow_server(_answer(side), latency)
+    return start_sandbox(latency)
+
+
+def start_sandbox(latency: float) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -95,10 +115,13 @@ async def run_map(url: str, source: bytes, n: int, conc: int, ledger: str | None
 async def run_openai(url: str, source: bytes, n: int, conc: int) -> dict[str, Any]:
     import openai
 
+    marks = {max(1, n // 10): 0.0, max(1, n // 2): 0.0, n: 0.0}
     gate = asyncio.Semaphore(conc)
     client = openai.AsyncOpenAI(api_key="bench", base_url=url, timeout=600, max_retries=2)
+    done = 0
 
     async def one(i: int) -> None:
+        nonlocal done
         async with gate:
             resp = await client.images.edit(
                 model="gpt-image-2",
@@ -108,12 +131,31 @@ async def run_openai(url: str, source: bytes, n: int, conc: int) -> dict[str, An
             )
             assert resp.data is not None
             base64.b64decode(resp.data[0].b64_json or "")  # the bytes, as map's Result holds
+        done += 1
+        if done in marks:
+            marks[done] = rss_mb()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
     wall = time.perf_counter() - t0
     await client.close()
-    return {"wall": wall, "peak": peak_rss_mb()}
+    return {"wall": wall, "marks": marks, "peak": peak_rss_mb()}
+
+
+PASSES = ("map", "map + ledger", "openai AsyncOpenAI")
+
+
+def one_pass(label: str, url: str, n: int, conc: int, side: int) -> dict[str, Any]:
+    """Run one pass in this process (a fresh one: its peak RSS is the pass's own)."""
+    warnings.filterwarnings("ignore", category=imagewright.ExperimentalSizeWarning)
+    source = photo(side)
+    if label == "openai AsyncOpenAI":
+        return asyncio.run(run_openai(url, source, n, conc))
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = os.path.join(tmp, "l") if label == "map + ledger" else None
+        out = asyncio.run(run_map(url, source, n, conc, ledger))
+    out["summary"] = str(out["summary"]).replace("\n", "; ")
+    return out
 
 
 def main() -> None:
@@ -123,39 +165,44 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="server latency, seconds")
     parser.add_argument("--side", type=int, default=2048, help="image side in pixels")
     parser.add_argument("--no-openai", action="store_true", help="skip the official SDK pass")
+    parser.add_argument(
+        "--server", choices=("sandbox", "canned"), default="sandbox", help="see the module doc"
+    )
+    parser.add_argument("--pass", dest="one", choices=PASSES, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    source = photo(args.side)
-    proc, url = start_server(args.latency)
+    if args.one:  # a child: one pass, its figures as JSON on stdout
+        out = one_pass(args.one, args.url, args.n, args.concurrency, args.side)
+        print(json.dumps(out))
+        return
+    proc, url = start_server(args.latency, args.server, args.side)
     ideal = args.concurrency / args.latency
     rows = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for label, ledger in (("map", None), ("map + ledger", os.path.join(tmp, "l"))):
-                out = asyncio.run(run_map(url, source, args.n, args.concurrency, ledger))
-                rows.append((label, out))
-                print(f"{label}: {out['summary']}".replace("\n", "; "), file=sys.stderr)
-        if not args.no_openai:
-            rows.append(
-                (
-                    "openai AsyncOpenAI",
-                    asyncio.run(run_openai(url, source, args.n, args.concurrency)),
-                )
-            )
+        for label in PASSES[:2] if args.no_openai else PASSES:
+            cmd = [sys.executable, __file__, "--pass", label, "--url", url]
+            cmd += ["--n", str(args.n), "--concurrency", str(args.concurrency)]
+            cmd += ["--side", str(args.side)]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append((label, out))
+            if "summary" in out:
+                print(f"{label}: {out['summary']}", file=sys.stderr)
     finally:
         proc.terminate()
-        proc.wait()
+        proc.join() if hasattr(proc, "join") else proc.wait()
     load = os.getloadavg()
     print(
-        f"\n{args.n} edits of {args.side}x{args.side} ({len(source) / _MB:.1f} MB PNG), "
+        f"\n{args.n} edits of {args.side}x{args.side}, {args.server} server, "
         f"concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms; "
         f"ideal {ideal:.0f} req/s; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-        f"on {os.cpu_count()} cores\n"
+        f"on {os.cpu_count()} cores; each pass in its own process\n"
     )
     print("| pass | wall s | req/s | % of ideal | RSS MB at 10 % / 50 % / 100 % | peak RSS MB |")
     print("|---|---:|---:|---:|---|---:|")
     for label, out in rows:
         rate = args.n / out["wall"]
-        marks = " / ".join(f"{v:.0f}" for v in out.get("marks", {}).values()) or "-"
+        marks = " / ".join(f"{v:.0f}" for v in out["marks"].values())
         print(
             f"| {label} | {out['wall']:.1f} | {rate:.1f} | {100 * rate / ideal:.1f} | {marks} | "
             f"{out['peak']:.0f} |"

@@ -191,6 +191,7 @@ async def test_map_saves_edits_without_computing_the_diff_and_load_recomputes_it
     request = imagewright.EditRequest(image_files[0], "add a hat")
     (result,), _ = await run_map(client, [request], save_to=tmp_path / "out", quality="low")
     assert "diffs" not in result.__dict__  # saving did not compute the diff (no SSIM)
+    assert "checks" not in result.__dict__  # nor decode the output for the contract checks
     folder = tmp_path / "out" / "000000"
     assert not list(folder.glob("diff-*.png"))
     assert not list(folder.glob("compare-*.png"))
@@ -219,3 +220,20 @@ def test_save_diff_false_skips_the_diff_pictures_and_metrics(
     assert lean is not None
     assert full is not None
     assert lean.to_dict() == full.to_dict()
+
+
+def test_save_checks_false_leaves_the_checks_to_the_loaded_result(
+    image_files: list[Path], tmp_path: Path
+) -> None:
+    import json
+
+    with imagewright.Client.sandbox() as client:
+        result = client.edit(image_files[0], "add a hat", quality="low", size="1024x1536")
+    result.save(tmp_path / "lean", checks=False)
+    assert json.loads((tmp_path / "lean" / "result.json").read_text())["checks"] is None
+    loaded = Result.load(tmp_path / "lean")
+    assert [c.to_dict() for c in loaded.checks] == [c.to_dict() for c in result.checks]
+    # Checks already run are kept: checks=False only avoids new work.
+    result.save(tmp_path / "kept", checks=False)
+    kept = json.loads((tmp_path / "kept" / "result.json").read_text())["checks"]
+    assert kept == [c.to_dict() for c in result.checks]

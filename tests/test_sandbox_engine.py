@@ -513,6 +513,25 @@ def test_idempotency_key_replays_without_billing() -> None:
     assert sandbox.billed_images == 1
 
 
+def test_the_idempotency_store_is_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imagewright.sandbox import _engine
+
+    sandbox = Sandbox()
+    one = len(generate(sandbox, headers={"Idempotency-Key": "k0"}).content)
+    # Room for about two answers: big answers (2048x2048) must not pile up in memory.
+    monkeypatch.setattr(_engine, "_IDEMPOTENCY_BYTES", int(one * 2.5))
+    for i in range(1, 5):
+        generate(sandbox, headers={"Idempotency-Key": f"k{i}"})
+    assert sandbox._stored_bytes <= one * 2.5
+    assert list(sandbox._stored) == ["k3", "k4"]
+    # The newest still replays without billing; an evicted key is a new request.
+    billed = sandbox.billed_images
+    assert generate(sandbox, headers={"Idempotency-Key": "k4"}).headers["idempotent-replayed"]
+    assert sandbox.billed_images == billed
+    generate(sandbox, headers={"Idempotency-Key": "k0"})
+    assert sandbox.billed_images == billed + 1
+
+
 def test_concurrent_requests_with_one_key_bill_once() -> None:
     sandbox = Sandbox()
     threads = [

@@ -424,13 +424,13 @@ _EMPTY = Item(0, None, None, "generate", None, {})
 def _save(result: Result, folder: Path, *, overwrite: bool) -> Path:
     """Save without replacing another request's result: a taken name gets the fingerprint.
 
-    No diff: computing it (SSIM on every output) while results pile up was the cost of a
-    ledger; a loaded result recomputes it when asked."""
+    No diff and no contract checks: computing them (SSIM, and decoding every output) while
+    results pile up was the cost of a ledger; a loaded result computes them when asked."""
     try:
-        return result.save(folder, overwrite=overwrite, pictures=False, diff=False)
+        return result.save(folder, overwrite=overwrite, pictures=False, diff=False, checks=False)
     except FileExistsError:
         other = folder.with_name(f"{folder.name}-{result.call.fingerprint[:8]}")
-        return result.save(other, overwrite=True, pictures=False, diff=False)
+        return result.save(other, overwrite=True, pictures=False, diff=False, checks=False)
 
 
 def _may_have_been_billed(exc: BaseException) -> bool:

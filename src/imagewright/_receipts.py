@@ -81,13 +81,17 @@ def _png_essentials(result: Result) -> dict[str, str]:
     return texts
 
 
-def receipt(result: Result, *, pictures: bool | None = None, diff: bool = True) -> dict[str, Any]:
+def receipt(
+    result: Result, *, pictures: bool | None = None, diff: bool = True, checks: bool = True
+) -> dict[str, Any]:
     """Everything needed to trust and repeat ``result``, JSON-ready; file names are generated.
 
     ``pictures``: list the ``compare-<i>.png`` pictures (``None``: only for edits, where they
     show a diff; for a generation they would repeat the outputs). ``diff=False``: leave the
     diff out (``metrics`` is ``null``, no diff or compare pictures) so it is never computed;
     the loaded result recomputes it from the saved source, mask and outputs when asked.
+    ``checks=False``: leave the contract checks out (``null``) unless the result already ran
+    them, so no output is decoded; the loaded result runs them when asked.
     """
     from ._version import __version__
 
@@ -168,7 +172,7 @@ def receipt(result: Result, *, pictures: bool | None = None, diff: bool = True) 
         "response": response,
         "cost": cost.to_dict() if cost is not None else None,
         "estimate": result.estimate.to_dict(),
-        "checks": [c.to_dict() for c in result.checks],
+        "checks": [c.to_dict() for c in result.checks] if checks or _has_checks(result) else None,
         "text_checks": [t.to_dict() for t in result.text_checks],
         "metrics": [d.to_dict() for d in diffs] if diff else None,
         "pictures": {
@@ -180,6 +184,11 @@ def receipt(result: Result, *, pictures: bool | None = None, diff: bool = True) 
     }
 
 
+def _has_checks(result: Result) -> bool:
+    """Whether ``result.checks`` (a cached property) was computed already."""
+    return "checks" in vars(result)
+
+
 def save_result(
     result: Result,
     folder: Path,
@@ -187,6 +196,7 @@ def save_result(
     overwrite: bool = False,
     pictures: bool | None = None,
     diff: bool = True,
+    checks: bool = True,
 ) -> Path:
     """Write ``result`` into ``folder``; the receipt goes last, then an earlier result's
     leftovers are removed (``overwrite``; without it a folder holding one is refused)."""
@@ -197,7 +207,7 @@ def save_result(
     if not overwrite:
         refuse_older(folder)
     before = earlier_files(folder)
-    rec = receipt(result, pictures=pictures, diff=diff)
+    rec = receipt(result, pictures=pictures, diff=diff, checks=checks)
     texts = _png_essentials(result)
     for o, entry in zip(result.outputs, rec["outputs"], strict=True):
         data = add_png_text(o.data, texts) if o.format == "png" else o.data

@@ -87,9 +87,10 @@ class TurnResult(Result):
         overwrite: bool = False,
         pictures: bool | None = None,
         diff: bool = True,
+        checks: bool = True,
     ) -> Path:
         """Write the turn to ``directory`` as :meth:`Result.save` does (the same ``overwrite``,
-        ``pictures`` and ``diff`` rules), keeping each image once.
+        ``pictures``, ``diff`` and ``checks`` rules), keeping each image once.
 
         The body's copies of images (input images as data URLs, image calls replayed with
         ``store=False``) are recorded in ``result.json`` by their sha256 and length: the
@@ -102,7 +103,9 @@ class TurnResult(Result):
         # Reuse what was already computed (decoded images, diffs, checks).
         names = {f.name for f in fields(self)}
         kept.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
-        return Result.save(kept, directory, overwrite=overwrite, pictures=pictures, diff=diff)
+        return Result.save(
+            kept, directory, overwrite=overwrite, pictures=pictures, diff=diff, checks=checks
+        )
 
     def summary(self) -> str:
         """:meth:`Result.summary`, then the turn's ids and the text model's tokens."""

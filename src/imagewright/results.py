@@ -496,6 +496,7 @@ class Result:
         overwrite: bool = False,
         pictures: bool | None = None,
         diff: bool = True,
+        checks: bool = True,
     ) -> Path:
         """Write the result to ``directory`` (created if needed) and return its path.
 
@@ -515,13 +516,18 @@ class Result:
             diff: ``False`` skips the diff against the source: no ``diff-<i>.png`` or
                 ``compare-<i>.png``, and the receipt's ``metrics`` is ``null``. Much cheaper
                 for big edits (no SSIM); ``Result.load(...).diff`` recomputes it when asked.
+            checks: ``False`` leaves the contract checks out of the receipt (``null``) unless
+                they were already run, so no output is decoded (0.1 s for a 2048x2048 PNG);
+                ``Result.load(...).checks`` runs them when asked.
 
         Examples:
             >>> result.save("out/kitchen")  # doctest: +SKIP
         """
         from ._receipts import save_result
 
-        return save_result(self, Path(directory), overwrite=overwrite, pictures=pictures, diff=diff)
+        return save_result(
+            self, Path(directory), overwrite=overwrite, pictures=pictures, diff=diff, checks=checks
+        )
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> Result:

@@ -233,10 +233,9 @@ def check_aspect(
 
 def _decode(data: bytes) -> Image.Image | None:
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            copy: Image.Image = im.copy()
-            return copy
+        im = Image.open(io.BytesIO(data))
+        im.load()  # the pixels are in memory now; no copy needed
+        return im
     except Exception:
         return None
 

@@ -33,6 +33,10 @@ _ENDPOINTS = {
     "/responses": "responses",
 }
 _IDEMPOTENCY_CAPACITY = 256
+_IDEMPOTENCY_BYTES = 256 * 1024 * 1024
+"""The store keeps at most 256 answers and 256 MB of them (the oldest go first): 256 answers
+of 2048x2048 images would otherwise hold 1.4 GB. Retries come within seconds, long before an
+answer is evicted."""
 _HISTORY_CAPACITY = 1000
 
 
@@ -83,6 +87,10 @@ class _Stored:
     fingerprint: str
     reply: Reply
 
+    @property
+    def size(self) -> int:
+        return sum(len(chunk) for chunk in self.reply.chunks)
+
 
 class Sandbox:
     """A deterministic, offline implementation of the Images API server side; not a model.
@@ -115,6 +123,7 @@ class Sandbox:
         self._script: deque[FaultName | None] = deque(self._behaviour.faults)
         self._rng = random.Random(self._behaviour.seed)
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
+        self._stored_bytes = 0
         self._key_locks: dict[str, threading.Lock] = {}
         self.responses = ResponsesState(self._behaviour.seed)
         """``/responses`` state: stored responses, conversations (see ``_responses``)."""
@@ -344,9 +353,14 @@ class Sandbox:
             if not billed:
                 return reply, False, 0
             with self._lock:
-                self._stored[key] = _Stored(job.fingerprint, reply)
-                while len(self._stored) > _IDEMPOTENCY_CAPACITY:
-                    old, _ = self._stored.popitem(last=False)
+                entry = self._stored[key] = _Stored(job.fingerprint, reply)
+                self._stored_bytes += entry.size
+                while len(self._stored) > 1 and (
+                    len(self._stored) > _IDEMPOTENCY_CAPACITY
+                    or self._stored_bytes > _IDEMPOTENCY_BYTES
+                ):
+                    old, gone = self._stored.popitem(last=False)
+                    self._stored_bytes -= gone.size
                     self._key_locks.pop(old, None)
             return reply, False, billed
 
