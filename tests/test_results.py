@@ -457,3 +457,21 @@ def test_scattered_and_local_leaks_read_differently() -> None:
     assert loc.pattern == "local"
     assert "scattered" in str(s)
     assert "local: the largest at (150, 150, 200, 200) holds 100%" in str(loc)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_each_image_is_held_once_not_again_as_base64(tmp_path: Path, stream: bool) -> None:
+    # A 2048x2048 answer is 6.4 MB of base64: the result keeps the decoded bytes only.
+    with Client.sandbox() as client:
+        if stream:
+            *_, result = client.stream_generate("a lighthouse", quality="low", partial_images=1)
+            assert isinstance(result, Result)
+        else:
+            result = client.generate("a lighthouse", quality="low")
+    assert result.response is not None and result.response.data
+    assert [item.b64_json for item in result.response.data] == [None]
+    assert result.response.usage == result.usage  # every other field is kept
+    result.save(tmp_path / "r")
+    loaded = Result.load(tmp_path / "r")
+    assert loaded.response == result.response
+    assert loaded.output.data == result.output.data

@@ -301,10 +301,10 @@ def _load_result(folder: Path) -> Result:
     response = None
     if rec["response"] is not None:
         body = dict(rec["response"])
-        api_bytes = [o.raw or o.data for o in outputs]
         body["data"] = (
             [
-                {**item, "b64_json": _unmark(item.get("b64_json"), "$output", api_bytes)}
+                # The images are the outputs (receipts of 0.1.0 marked where they were).
+                {**item, "b64_json": None}
                 for item in body.get("data") or []
             ]
             if body.get("data") is not None

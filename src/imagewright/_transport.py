@@ -366,8 +366,17 @@ def build_result(
         request_id=response.headers.get("x-request-id"),
         timings=Timings(started_at=started, elapsed_s=time.time() - started, attempts=attempts),
         partial_images=partials,
-        response=parsed,
+        response=_without_images(parsed),
     )
+
+
+def _without_images(parsed: ImagesResponse) -> ImagesResponse:
+    """The answer without its base64 images, which ``outputs`` hold decoded: a 2048x2048 PNG
+    would otherwise be held twice (6.4 MB of base64 beside 4.8 MB of bytes)."""
+    if not parsed.data:
+        return parsed
+    data = [item.model_copy(update={"b64_json": None}) for item in parsed.data]
+    return parsed.model_copy(update={"data": data})
 
 
 def image_problem(data: bytes, fmt: str) -> str | None:

@@ -273,7 +273,9 @@ class Result:
         request_id: The ``x-request-id`` of the answer.
         timings: How long it took, and how many attempts.
         partial_images: Previews received when streaming.
-        response: The parsed API answer, all fields kept.
+        response: The parsed API answer, every field kept except each image's ``b64_json``
+            (``None``): the images are in ``outputs``, decoded, and are not held twice
+            (``base64.b64encode(result.outputs[i].data)`` gives the API's string back).
     """
 
     call: ApiCall
