@@ -322,36 +322,49 @@ def build_result(
     attempts: int,
     partials: tuple[PartialImage, ...] = (),
 ) -> Result:
-    """Turn a parsed ``ImagesResponse`` into a :class:`Result`; raise if it holds no image."""
+    """Turn a parsed ``ImagesResponse`` into a :class:`Result`; raise if it holds no image.
+
+    ``payload`` may be an :class:`~imagewright._answer.Answer`, whose base64 images were left in
+    the answer's bytes (its ``b64_json`` values are ``""``)."""
+    from ._answer import Answer
+
+    cut = payload if isinstance(payload, Answer) else None
+    body = cut.full if cut is not None else lambda: dict(payload)
     try:
         parsed = ImagesResponse.model_validate(payload)
     except Exception as exc:
         raise APIResponseValidationError(
-            f"the answer is not an ImagesResponse: {exc}", response=response, body=dict(payload)
+            f"the answer is not an ImagesResponse: {exc}", response=response, body=body()
         ) from exc
     fmt = parsed.output_format or call.option("output_format") or "png"
     outputs: list[OutputImage] = []
+    taken = 0
     for i, item in enumerate(parsed.data or []):
-        if not item.b64_json:
+        lifted = cut is not None and item.b64_json == ""
+        if not item.b64_json and not lifted:
             raise APIResponseValidationError(
-                f"image {i} of the answer has no b64_json", response=response, body=dict(payload)
+                f"image {i} of the answer has no b64_json", response=response, body=body()
             )
         try:
-            output = OutputImage.from_b64(item.b64_json, fmt, i)
+            if cut is not None and lifted:
+                output = OutputImage(cut.image(taken), fmt, i)
+                taken += 1
+            else:
+                output = OutputImage.from_b64(item.b64_json or "", fmt, i)
         except (binascii.Error, ValueError) as exc:
             raise APIResponseValidationError(
-                f"image {i} is not valid base64", response=response, body=dict(payload)
+                f"image {i} is not valid base64", response=response, body=body()
             ) from exc
         problem = image_problem(output.data, fmt)
         if problem:
             # The body (with the base64 exactly as sent) stays on the error: nothing is lost.
             raise APIResponseValidationError(
-                f"image {i} of the answer {problem}", response=response, body=dict(payload)
+                f"image {i} of the answer {problem}", response=response, body=body()
             )
         outputs.append(output)
     if not outputs:
         raise APIResponseValidationError(
-            "the API answered without any image", response=response, body=dict(payload)
+            "the API answered without any image", response=response, body=body()
         )
     return Result(
         call=call,
@@ -397,8 +410,10 @@ def image_problem(data: bytes, fmt: str) -> str | None:
 
 def parse_json(response: httpx2.Response, content: bytes) -> Mapping[str, Any]:
     """The JSON body of a 2xx answer, or :class:`APIResponseValidationError`."""
+    from ._answer import parse_answer
+
     try:
-        payload = json.loads(content)
+        payload = parse_answer(content)
     except ValueError as exc:
         raise APIResponseValidationError(
             "the answer is not valid JSON",
