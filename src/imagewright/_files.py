@@ -16,7 +16,7 @@ import struct
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "dumps",
     "ext_for",
     "png_text",
+    "png_text_parts",
     "read_checked",
     "sha256",
     "strip_png_text",
@@ -66,8 +67,9 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+def atomic_write(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None:
+    """Write ``data`` (bytes, or pieces written in order) to ``path`` through a temporary file
+    in the same folder and a rename.
 
     The file gets the permissions any file the user writes gets (``0o666`` minus the umask),
     not the ``0600`` of a temporary file.
@@ -77,7 +79,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -113,15 +116,36 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _chunks(data: bytes) -> Iterable[tuple[int, int, bytes, bytes]]:
-    """``(start, end, type, body)`` of every chunk of a PNG."""
+def _spans(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """``(start, end, type)`` of every chunk of a PNG; no chunk body is copied."""
     pos = len(_PNG_SIGNATURE)
     while pos + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
+        (length,) = struct.unpack_from(">I", data, pos)
         end = pos + 12 + length
-        yield pos, end, kind, data[pos + 8 : pos + 8 + length]
+        yield pos, end, data[pos + 4 : pos + 8]
         pos = end
+
+
+def _chunks(data: bytes) -> Iterable[tuple[int, int, bytes, bytes]]:
+    """``(start, end, type, body)`` of every chunk of a PNG."""
+    for start, end, kind in _spans(data):
+        yield start, end, kind, data[start + 8 : end - 4]
+
+
+def png_text_parts(data: bytes, texts: Mapping[str, str]) -> list[bytes | memoryview]:
+    """:func:`add_png_text` as pieces to write one after the other: views of ``data`` around
+    the new chunks, so a big image is not copied to add a few hundred bytes."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return [data]
+    iend = next((start for start, _, kind in _spans(data) if kind == b"IEND"), None)
+    if iend is None:
+        return [data]
+    extra = b"".join(
+        _chunk(b"iTXt", (_PREFIX + key).encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
+        for key, value in texts.items()
+    )
+    view = memoryview(data)
+    return [view[:iend], extra, view[iend:]]
 
 
 def add_png_text(data: bytes, texts: Mapping[str, str]) -> bytes:
@@ -130,16 +154,7 @@ def add_png_text(data: bytes, texts: Mapping[str, str]) -> bytes:
     The pixels and every existing chunk are untouched, so :func:`strip_png_text` gives back
     the exact original bytes. Keys are prefixed with ``imagewright:``.
     """
-    if not data.startswith(_PNG_SIGNATURE):
-        return data
-    iend = next((start for start, _, kind, _ in _chunks(data) if kind == b"IEND"), None)
-    if iend is None:
-        return data
-    extra = b"".join(
-        _chunk(b"iTXt", (_PREFIX + key).encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
-        for key, value in texts.items()
-    )
-    return data[:iend] + extra + data[iend:]
+    return b"".join(png_text_parts(data, texts))
 
 
 def _is_ours(kind: bytes, body: bytes) -> bool:

@@ -23,6 +23,7 @@ from ._files import (
     dumps,
     ext_for,
     png_text,
+    png_text_parts,
     read_checked,
     sha256,
     strip_png_text,
@@ -210,7 +211,7 @@ def save_result(
     rec = receipt(result, pictures=pictures, diff=diff, checks=checks)
     texts = _png_essentials(result)
     for o, entry in zip(result.outputs, rec["outputs"], strict=True):
-        data = add_png_text(o.data, texts) if o.format == "png" else o.data
+        data = png_text_parts(o.data, texts) if o.format == "png" else o.data
         atomic_write(folder / entry["file"], data)
         if o.raw is not None:
             atomic_write(folder / entry["raw_file"], o.raw)
