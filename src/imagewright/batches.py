@@ -49,7 +49,13 @@ from ._rest import Flow, Req, Sleep, arun, run
 from ._version import __version__
 from .calls import ApiCall
 from .edit import EditRequest
-from .errors import APIError, BatchNotFinishedError, BudgetExceededError, ImagewrightError
+from .errors import (
+    APIConnectionError,
+    APIError,
+    BatchNotFinishedError,
+    BudgetExceededError,
+    ImagewrightError,
+)
 from .files import upload_flow
 from .results import Result, finish_result
 
@@ -203,16 +209,13 @@ def _submit(
         meta = {"imagewright": __version__, "part": f"{i + 1}/{len(parts)}", **job.metadata}
         try:
             file = yield from upload_flow(blob, "batch", None, f"imagewright-batch-{i + 1}.jsonl")
-            batch = yield Req(
-                "POST",
-                "/batches",
-                json={
-                    "input_file_id": file.id,
-                    "endpoint": "/v1" + endpoint,
-                    "completion_window": "24h",
-                    "metadata": meta,
-                },
-            )
+            body = {
+                "input_file_id": file.id,
+                "endpoint": "/v1" + endpoint,
+                "completion_window": "24h",
+                "metadata": meta,
+            }
+            batch = yield from _create(body, client.settings)
         except APIError as exc:
             # Batches created so far will run and bill: hand them back with the error.
             exc.partial_job = job  # type: ignore[attr-defined]
@@ -221,10 +224,68 @@ def _submit(
     return job
 
 
+def _batch_object(answer: Any) -> dict[str, Any]:
+    """The API's batch object, checked for the fields imagewright reads."""
+    if not isinstance(answer, dict):
+        raise TypeError(f"a batch is a JSON object, not {type(answer).__name__}")
+    for name in ("id", "status"):
+        if not isinstance(answer.get(name), str):
+            raise ValueError(f"a batch object without a string {name!r}")
+    return answer
+
+
+def _batch_list(answer: Any) -> list[dict[str, Any]]:
+    if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+        raise ValueError("a list of batches has a 'data' array")
+    return [b for b in answer["data"] if isinstance(b, dict)]
+
+
+_LOOKUP = 100  # batches read back after a lost create answer (the API lists newest first)
+
+
+def _create(body: dict[str, Any], settings: Any) -> Flow[dict[str, Any]]:
+    """Create one batch, and never two: a batch runs and bills every line it holds.
+
+    When the answer is lost after the request was sent, the batch may exist. The newest
+    batches are read back and the one made from this input file (each upload has its own
+    id) is kept. Only when none is found, and the client allows ``retry_ambiguous``, is the
+    create sent again (under the same ``Idempotency-Key``); otherwise the error is raised.
+    """
+    import uuid
+
+    headers = {"Idempotency-Key": f"imagewright-{uuid.uuid4()}"}
+    attempt = 0
+    while True:
+        try:
+            batch: dict[str, Any] = yield Req(
+                "POST",
+                "/batches",
+                json=body,
+                headers=headers,
+                parse=_batch_object,
+                retry_ambiguous=False,  # decided here, after looking for the batch
+            )
+            return batch
+        except APIConnectionError as exc:
+            if not exc.may_have_been_billed:
+                raise
+            lost = exc
+        try:
+            recent = yield Req("GET", "/batches", params={"limit": _LOOKUP}, parse=_batch_list)
+        except APIError:
+            raise lost from None  # cannot tell whether it was made: the ambiguous error
+        made = [b for b in recent if b.get("input_file_id") == body["input_file_id"]]
+        if made:
+            return _batch_object(made[0])
+        attempt += 1
+        if not settings.retry_ambiguous or attempt > settings.max_retries:
+            raise lost
+
+
 def _status(job: _Job) -> Flow[BatchStatus]:
     batches = []
     for batch_id, _, _ in job.batches:
-        batches.append((yield Req("GET", f"/batches/{batch_id}")))
+        batches.append((yield Req("GET", f"/batches/{batch_id}", parse=_batch_object)))
     return _combined(batches)
 
 
@@ -259,9 +320,9 @@ def _wait(
 def _cancel(job: _Job) -> Flow[BatchStatus]:
     batches = []
     for batch_id, _, _ in job.batches:
-        batch = yield Req("GET", f"/batches/{batch_id}")
+        batch = yield Req("GET", f"/batches/{batch_id}", parse=_batch_object)
         if batch.get("status") not in TERMINAL:
-            batch = yield Req("POST", f"/batches/{batch_id}/cancel")
+            batch = yield Req("POST", f"/batches/{batch_id}/cancel", parse=_batch_object)
         batches.append(batch)
     return _combined(batches)
 
@@ -283,7 +344,7 @@ def _results(job: _Job, partial: bool, sources: bool) -> Flow[list[Result | Batc
         for key in ("error_file_id", "output_file_id"):
             if batch.get(key):
                 answers.update(
-                    read_jsonl((yield Req("GET", f"/files/{batch[key]}/content", raw=True)))
+                    (yield Req("GET", f"/files/{batch[key]}/content", raw=True, parse=read_jsonl))
                 )
         for custom_id in custom_ids:
             line = job.lines[custom_id]
@@ -534,7 +595,9 @@ class Batches(_BatchesBase):
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The API's batch object for one batch id."""
-        answer: dict[str, Any] = run(self._client, _one(Req("GET", f"/batches/{batch_id}")))
+        answer: dict[str, Any] = run(
+            self._client, _one(Req("GET", f"/batches/{batch_id}", parse=_batch_object))
+        )
         return answer
 
 
@@ -564,7 +627,9 @@ class AsyncBatches(_BatchesBase):
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The API's batch object for one batch id."""
-        answer: dict[str, Any] = await arun(self._client, _one(Req("GET", f"/batches/{batch_id}")))
+        answer: dict[str, Any] = await arun(
+            self._client, _one(Req("GET", f"/batches/{batch_id}", parse=_batch_object))
+        )
         return answer
 
 
