@@ -5,6 +5,7 @@ checked, nothing is unpickled, and the sandbox server stays on loopback unless t
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ import pytest
 import imagewright
 from imagewright import EditRequest, Mask, Result
 from imagewright._receipts import RECEIPT_NAME
+from imagewright.files import UploadCache
 from imagewright.sandbox import SandboxServer
 
 from . import _rawserver as raw
@@ -82,6 +84,55 @@ async def _expect_error(client: Any, **kw: Any) -> imagewright.ImagewrightError:
     return info.value
 
 
+async def _await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _map_with_ledger(client: Any, seen: Surfaces, folder: Path) -> None:
+    """A map with a ledger and a progress bar: a success, a failure recorded in the ledger."""
+    requests = [
+        {"prompt": 'a "SIGN"', "key": "sign"},
+        {"prompt": 'a "FAIL"', "extra_headers": {"X-Sandbox-Fault": "500"}},
+    ]
+    run = client.client.map(requests, quality="low", ledger=folder / "book.sqlite", progress=True)
+    outcomes = [o async for o in run] if client.is_async else list(run)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Failure", "Result"]
+    seen.add("map", outcomes, run.summary, str(run.summary))
+    seen.add_error("map.failure", next(o.error for o in outcomes if hasattr(o, "error")))
+    assert any((folder / "book.sqlite.results").iterdir())  # the ledger's result folders
+    seen.add_folder("ledger", folder)
+
+
+async def _batch_files(client: Any, seen: Surfaces, folder: Path) -> None:
+    """A Batch API job: its upload cache on disk, the JSONL as uploaded, the output file, the
+    saved handle, and the progress bar of wait()."""
+    c = client.client
+    c.upload_cache = UploadCache(folder / "uploads.jsonl")
+    edit = EditRequest(png_bytes((64, 64)), "paint it", mask=Mask.box((64, 64), (0, 0, 32, 32)))
+    job = await _await(c.batches.submit([("one", 'a "SIGN"'), ("two", edit)], quality="low"))
+    await _await(job.wait(progress=True, poll=0.01))
+    results = await _await(job.results())
+    seen.add("batch", job, results, [vars(r) for r in results])
+    status = await _await(job.status())
+    for batch in status.batches:
+        for name in ("input_file_id", "output_file_id"):
+            data = await _await(c.files.content(batch[name]))
+            seen.add(f"batch.{name}", data.decode("latin-1"))
+    assert b'"custom_id":"one"' in b"".join(
+        [(await _await(c.files.content(b["input_file_id"]))) for b in status.batches]
+    )  # the input JSONL really was read back
+    job.save(folder / "job.json")
+    seen.add_folder("batch-files", folder)
+
+
+async def _session_folder(client: Any, seen: Surfaces, folder: Path) -> None:
+    session = client.client.session(png_bytes((64, 64)), quality="low", save_to=folder / "auto")
+    await _await(session.edit("paint it", mask=Mask.box((64, 64), (0, 0, 32, 32))))
+    session.save(folder / "saved")
+    seen.add("session", session, session.summary(), session._repr_html_())
+    seen.add_folder("session", folder)
+
+
 async def test_the_key_appears_nowhere(
     make_client: Any,
     all_logs: pytest.LogCaptureFixture,
@@ -120,6 +171,10 @@ async def test_the_key_appears_nowhere(
                 extra_headers={"X-Sandbox-Fault": "stall", "X-Sandbox-Stall": "1"},
             ),
         )
+        # Many requests, the Batch API and a session: every file they write.
+        await _map_with_ledger(client, seen, tmp_path / "map")
+        await _batch_files(client, seen, tmp_path / "batch")
+        await _session_folder(client, seen, tmp_path / "session")
         seen.add("sandbox.history", server.sandbox.history)
         await client.close()
     with SandboxServer(api_key="sk-some-other-key") as server:
@@ -141,8 +196,15 @@ async def test_the_key_appears_nowhere(
     out, err = capfd.readouterr()
     seen.add("stdout+stderr", out, err)
     assert len(all_logs.records) > 5  # the logs really were captured
+    assert "imagewright map: 100%" in err  # so were both progress bars (tqdm, on stderr)
+    assert "batch: 100%" in err
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "book.sqlite" for p in written)
+    assert any(p.name == "uploads.jsonl" for p in written)
+    assert any(p.name == "job.json" for p in written)
+    assert any(p.name == "session.json" for p in written)
     assert seen.leaks() == []
-    assert len(seen.texts) > 40
+    assert len(seen.texts) > 100
 
 
 def test_the_key_is_not_forwarded_to_another_origin_on_redirect() -> None:

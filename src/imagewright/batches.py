@@ -45,6 +45,7 @@ from ._batch_lines import (
     read_jsonl,
     split_lines,
 )
+from ._files import sha256
 from ._rest import Flow, Req, Sleep, arun, run
 from ._version import __version__
 from .calls import ApiCall
@@ -55,6 +56,7 @@ from .errors import (
     BatchNotFinishedError,
     BudgetExceededError,
     ImagewrightError,
+    IntegrityError,
 )
 from .files import upload_flow
 from .results import Result, finish_result
@@ -65,7 +67,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatchJob", "AsyncBatches", "BatchJob", "BatchLineError", "BatchStatus", "Batches"]
 
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-SCHEMA = "imagewright.batch/1"
+SCHEMA = "imagewright.batch/2"
+_UNHASHED = "imagewright.batch/1"  # written by 0.1.0, before handles carried their sha256
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,24 @@ class _Job:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> _Job:
-        if doc.get("schema") != SCHEMA:
-            raise ImagewrightError(f"not a saved batch job (schema {doc.get('schema')!r})")
+        schema = doc.get("schema") if isinstance(doc, Mapping) else None
+        if schema not in (SCHEMA, _UNHASHED):
+            raise ImagewrightError(f"not a saved batch job (schema {schema!r})")
+        if schema == SCHEMA:
+            recorded = doc.get("sha256")
+            if not isinstance(recorded, str):
+                raise IntegrityError("the batch handle has no sha256 (edited or corrupt)")
+            if recorded != _digest(doc):
+                raise IntegrityError(
+                    "the batch handle does not match its sha256 (edited or corrupt)"
+                )
+        try:
+            return cls._parse(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"a malformed batch handle ({type(exc).__name__}: {exc})") from exc
+
+    @classmethod
+    def _parse(cls, doc: Mapping[str, Any]) -> _Job:
         lines = {
             d["custom_id"]: Line(
                 d["custom_id"],
@@ -159,6 +178,13 @@ class _Job:
         }
         batches = [(b["id"], b["endpoint"], list(b["custom_ids"])) for b in doc["batches"]]
         return cls(batches, lines, float(doc["estimate_usd"]), dict(doc["metadata"]))
+
+
+def _digest(doc: Mapping[str, Any]) -> str:
+    """The sha256 of a handle: of its canonical JSON, without the ``sha256`` field itself."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256(text.encode("utf-8"))
 
 
 # ---- flows (written once for both clients) ------------------------------------------------
@@ -421,10 +447,15 @@ class _JobBase:
         return self._job.estimate_usd
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the handle as JSON, so a later process (or machine) can collect the job."""
+        """Write the handle as JSON, so a later process (or machine) can collect the job.
+
+        The handle carries the sha256 of its content: :meth:`BatchJob.load` refuses one that
+        was edited or damaged (``IntegrityError``)."""
         target = Path(path)
+        doc = self._job.to_json()
+        doc["sha256"] = _digest(doc)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self._job.to_json(), indent=2))
+        tmp.write_text(json.dumps(doc, indent=2))
         os.replace(tmp, target)
         return target
 
@@ -436,7 +467,11 @@ class _JobBase:
 
 
 def _read(path: str | os.PathLike[str]) -> _Job:
-    return _Job.from_json(json.loads(Path(path).read_text()))
+    try:
+        doc = json.loads(Path(path).read_bytes())
+    except ValueError as exc:
+        raise IntegrityError(f"{path} is not JSON (edited or corrupt): {exc}") from exc
+    return _Job.from_json(doc)
 
 
 class BatchJob(_JobBase):
@@ -447,7 +482,12 @@ class BatchJob(_JobBase):
     @classmethod
     def load(cls, path: str | os.PathLike[str], client: Client | None = None) -> BatchJob:
         """A job saved with :meth:`save`, bound to ``client`` (default: ``Client()`` from the
-        environment)."""
+        environment).
+
+        Raises:
+            IntegrityError: The handle does not match its sha256, or its sha256 was removed.
+            ImagewrightError: The file is not a saved batch job.
+        """
         from .client import Client
 
         return cls(client if client is not None else Client(), _read(path))
