@@ -4,6 +4,7 @@ checked, nothing is unpickled, and the sandbox server stays on loopback unless t
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import json
@@ -24,8 +25,9 @@ from typing import Any
 import pytest
 
 import imagewright
-from imagewright import EditRequest, Mask, Result
+from imagewright import EditRequest, Mask, Result, Session
 from imagewright._receipts import RECEIPT_NAME
+from imagewright.batches import BatchJob
 from imagewright.files import UploadCache
 from imagewright.sandbox import SandboxServer
 
@@ -397,12 +399,217 @@ def test_a_raw_file_is_checked_against_raw_sha256(tmp_path: Path) -> None:
         read_checked(tmp_path, entry, key="raw_file")
 
 
+@pytest.fixture
+def saved_session(tmp_path: Path) -> Path:
+    """A session of two masked edits, saved by the sync client on the sandbox."""
+    with imagewright.Client.sandbox() as client:
+        session = client.session(png_bytes((64, 64)), quality="low")
+        for text in ("paint it", "paint it again"):
+            session.edit(text, mask=Mask.box((64, 64), (0, 0, 32, 32)))
+        folder: Path = session.save(tmp_path / "session")
+    return folder
+
+
+def _edit_json(path: Path, change: Any) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc, indent=2))
+
+
+@pytest.mark.parametrize(
+    "which", ["source", "step output", "step input", "step mask", "step receipt"]
+)
+def test_a_tampered_session_fails_the_sha256_check(saved_session: Path, which: str) -> None:
+    manifest = json.loads((saved_session / "session.json").read_text())
+    step = saved_session / "step-002"
+    receipt = _receipt(step)
+    if which == "source":
+        _flip_byte(saved_session / manifest["source"]["file"])
+    elif which == "step output":
+        _flip_byte(step / receipt["outputs"][0]["file"])
+    elif which == "step input":
+        _flip_byte(step / receipt["call"]["images"][0]["file"])
+    elif which == "step mask":
+        _flip_byte(step / receipt["call"]["mask"]["file"])
+    else:  # an edited receipt: the prompt now claims another instruction
+        _edit_json(step / RECEIPT_NAME, lambda r: r["call"].update(prompt="something else"))
+    with pytest.raises(imagewright.IntegrityError, match="sha256"):
+        Session.load(saved_session)
+
+
+def test_an_untouched_session_loads(saved_session: Path) -> None:
+    assert [s.result.call.prompt for s in Session.load(saved_session).steps] == [
+        "paint it",
+        "paint it again",
+    ]
+
+
+@pytest.fixture
+def saved_job(tmp_path: Path) -> tuple[Path, imagewright.Client]:
+    client = imagewright.Client.sandbox()
+    job = client.batches.submit([("one", 'a "SIGN"'), ("two", 'a "POSTER"')], quality="low")
+    return job.save(tmp_path / "job.json"), client
+
+
+def _set_prompt(doc: dict[str, Any]) -> None:
+    doc["lines"][0]["prompt"] = "something else"
+
+
+def _set_batch(doc: dict[str, Any]) -> None:
+    doc["batches"][0]["id"] = "batch_someone_elses"
+
+
+def _drop_hash(doc: dict[str, Any]) -> None:
+    del doc["sha256"]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [_set_prompt, _set_batch, _drop_hash, "flipped byte"],
+    ids=lambda t: getattr(t, "__name__", t).strip("_"),
+)
+def test_a_tampered_batch_handle_fails_the_sha256_check(
+    saved_job: tuple[Path, imagewright.Client], tamper: Any
+) -> None:
+    path, client = saved_job
+    if tamper == "flipped byte":
+        _flip_byte(path)
+    else:
+        _edit_json(path, tamper)
+    with pytest.raises(imagewright.IntegrityError, match=r"sha256|not JSON"):
+        BatchJob.load(path, client)
+    client.close()
+
+
+def test_an_untouched_batch_handle_loads_and_collects(
+    saved_job: tuple[Path, imagewright.Client],
+) -> None:
+    path, client = saved_job
+    job = BatchJob.load(path, client)
+    job.wait(progress=False, poll=0.01)
+    assert [r.call.prompt for r in job.results()] == ['a "SIGN"', 'a "POSTER"']
+    client.close()
+
+
 def test_a_malformed_receipt_is_a_value_error(saved_edit: Path) -> None:
     rec = _receipt(saved_edit)
     del rec["outputs"][0]["index"]
     _write_receipt(saved_edit, rec)
     with pytest.raises(ValueError, match="malformed"):
         Result.load(saved_edit)
+
+
+# ------------------------------------------------------------------------------ hostile names
+
+HOSTILE_NAMES = [
+    "../x",
+    "..",
+    "a/../../x",
+    "/tmp/imagewright-escaped",
+    "a\\b",
+    "a\x00b",
+    "x" * 129,
+    "x" * 4096,
+    "CON",
+    "nul",
+    "Aux.png",
+    "com1",
+    "LPT9.txt",
+    "trailing.",
+    ".hidden",
+    "-dash",
+    "",
+    "a b",
+    "\u00e9t\u00e9",
+]
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("key", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+async def test_a_hostile_map_key_is_refused_before_anything_is_sent(
+    make_client: Any, tmp_path: Path, key: str
+) -> None:
+    client = make_client.sandbox()
+    out = tmp_path / "out"
+    requests = [{"prompt": 'a "SIGN"', "key": "fine"}, {"prompt": 'a "SIGN"', "key": key}]
+    with pytest.raises(imagewright.ValidationError, match=r"requests\[1\]\.key") as info:
+        client.client.map(requests, save_to=out, quality="low", progress=False)
+    assert "a key names the request's result folder" in str(info.value)
+    assert client.client.sandbox_engine.requests == 0
+    assert _files_under(tmp_path) == []
+
+
+async def test_a_hostile_key_from_a_generator_fails_alone_and_writes_inside(
+    make_client: Any, tmp_path: Path
+) -> None:
+    """A generator is read as it goes: each hostile key is its own typed Failure; the good
+    request is sent and saved, and nothing is written outside ``save_to``."""
+    client = make_client.sandbox()
+    out = tmp_path / "out"
+    requests = (
+        {"prompt": 'a "SIGN"', "key": k} for k in ["fine", "../escaped", "/tmp/x", "CON", "nul."]
+    )
+    run = client.client.map(requests, save_to=out, quality="low", progress=False)
+    outcomes = [o async for o in run] if client.is_async else list(run)
+    failures = [o for o in outcomes if isinstance(o, imagewright.Failure)]
+    assert len(failures) == 4
+    assert all(isinstance(f.error, imagewright.ValidationError) for f in failures)
+    assert all(f.may_have_been_billed is False for f in failures)
+    assert client.client.sandbox_engine.billed_images == 1
+    assert [p.name for p in out.iterdir()] == ["fine"]
+    assert all(out in p.parents for p in _files_under(tmp_path))
+
+
+def test_hostile_custom_ids_stay_inside_the_collect_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``imagewright batch collect`` names each result folder by its line's custom_id: an id
+    that is a path, ``..``, a NUL, a device name or too long gets a hashed name instead, and a
+    result is never lost or written outside ``--out``."""
+    from imagewright._batch_cli import _collect
+
+    outside = tmp_path / "outside-target"
+    ids = [
+        "../escaped",
+        str(outside),
+        "a\x00b",
+        "x" * 300,
+        "CON",
+        "failures.jsonl",
+        "Sign",
+        "sign",
+        "ok-1",
+    ]
+    with SandboxServer() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        with imagewright.Client() as client:
+            job = client.batches.submit([(i, f'a "SIGN {n}"') for n, i in enumerate(ids)])
+            handle = job.save(tmp_path / "job.json")
+        args = argparse.Namespace(
+            job=str(handle),
+            out=str(tmp_path / "out"),
+            wait=True,
+            quiet=True,
+            poll=0.01,
+            sandbox=False,
+            budget=None,
+        )
+        assert _collect(args) == 0
+    out = tmp_path / "out"
+    assert not outside.exists()
+    assert not (tmp_path / "escaped").exists()
+    assert all(p == handle or out in p.parents for p in _files_under(tmp_path))
+    folders = sorted(p.name for p in out.iterdir())
+    assert len(folders) == len(ids)  # every paid result kept, none replaced by another
+    assert {"Sign", "ok-1"} <= set(folders)
+    assert sum(name.startswith("request-") for name in folders) == len(ids) - 2
+    prompts = sorted(Result.load(out / name).call.prompt for name in folders)
+    assert prompts == sorted(f'a "SIGN {n}"' for n in range(len(ids)))
+    assert "cannot name its folder here" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------ no pickle
