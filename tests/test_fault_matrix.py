@@ -607,6 +607,24 @@ def check_batch(label: str, outcome: Any, mode: str, env: Env) -> None:
         assert billed == N_BATCH  # each line once, even when the create call was retried
 
 
+async def test_a_lost_batch_create_that_cannot_be_looked_up_is_not_sent_again(
+    make_client: Any,
+) -> None:
+    """The create's answer is lost and the look-up fails too: whether the batch exists is
+    unknown, so even with ``retry_ambiguous`` it is not created again; the error says it may
+    have been billed."""
+    with sandbox_env(faults=[None, "reset_after", "500", "500", "500"]) as env:
+        client = make_client(api_key=KEY, base_url=env.url, max_retries=2, retry_ambiguous=True)
+        with pytest.raises(imagewright.APIConnectionError) as info:
+            await _await(client.client.batches.submit(PROMPTS[:N_BATCH], quality="low"))
+        await client.close()
+        assert info.value.may_have_been_billed is True
+        assert env.sandbox.fault_script_left == ()  # the look-up was tried, with its retries
+        settle_batches(env)
+        assert env.billed is not None
+        assert env.billed() == N_BATCH  # the one batch made runs; no second one was made
+
+
 def test_every_issue_fault_mode_is_in_the_matrix() -> None:
     named = {
         "connection_refused",

@@ -299,7 +299,8 @@ def _create(body: dict[str, Any], settings: Any) -> Flow[dict[str, Any]]:
         try:
             recent = yield Req("GET", "/batches", params={"limit": _LOOKUP}, parse=_batch_list)
         except APIError:
-            raise lost from None  # cannot tell whether it was made: the ambiguous error
+            # Cannot tell whether it was made: the ambiguous error, with its own cause.
+            raise lost  # noqa: B904
         made = [b for b in recent if b.get("input_file_id") == body["input_file_id"]]
         if made:
             return _batch_object(made[0])
