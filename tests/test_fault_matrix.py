@@ -388,26 +388,24 @@ async def _batch(client: Any, state: dict[str, Any]) -> list[Any]:
 
 
 @dataclass(frozen=True)
-class Path:
+class CallPath:
     """One way to make the call.
 
     ``run(client, state)`` returns the path's outcome (a Result, or a list with one outcome per
-    request) and leaves what the checks need in ``state``. ``requests``: distinct paid
-    requests. ``paid_call``: the index of the path's first HTTP call that can cost money,
-    where a scripted (``once``) fault is placed.
+    request) and leaves what the checks need in ``state``. ``paid_call``: the index of the
+    path's first HTTP call that can cost money, where a scripted (``once``) fault is placed.
     """
 
     run: Callable[[Any, dict[str, Any]], Awaitable[Any]]
-    requests: int = 1
     paid_call: int = 0
 
 
-PATHS: dict[str, Path] = {
-    "single": Path(_single),
-    "stream": Path(_stream),
-    "map": Path(_map, requests=N_MAP),
-    "session": Path(_session),
-    "batch": Path(_batch, requests=N_BATCH, paid_call=1),  # POST /files, then POST /batches
+PATHS: dict[str, CallPath] = {
+    "single": CallPath(_single),
+    "stream": CallPath(_stream),
+    "map": CallPath(_map),
+    "session": CallPath(_session),
+    "batch": CallPath(_batch, paid_call=1),  # POST /files, then POST /batches
 }
 """How a user makes the call; each takes an ``AnyClient``."""
 
@@ -481,6 +479,11 @@ def check_map(label: str, outcomes: Any, state: dict[str, Any], mode: str, env: 
     for outcome in outcomes:
         if not isinstance(outcome, imagewright.Failure):
             check_success(outcome)
+    # Each request ends in exactly one outcome: a Result of its prompt, or its Failure.
+    answered = [
+        o.request if isinstance(o, imagewright.Failure) else o.call.prompt for o in outcomes
+    ]
+    assert sorted(answered) == sorted(PROMPTS)
     assert len({f.index for f in failures}) == len(failures)  # never two outcomes for one
     summary = state["run"].summary
     assert summary.requests == N_MAP
@@ -603,6 +606,7 @@ def check_batch(label: str, outcome: Any, mode: str, env: Env) -> None:
     assert len(outcome) == N_BATCH
     for line in outcome:
         check_success(line)
+    assert [line.call.prompt for line in outcome] == PROMPTS[:N_BATCH]  # in the order given
     if billed is not None:
         assert billed == N_BATCH  # each line once, even when the create call was retried
 
