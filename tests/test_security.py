@@ -4,7 +4,9 @@ checked, nothing is unpickled, and the sandbox server stays on loopback unless t
 
 from __future__ import annotations
 
+import argparse
 import ast
+import inspect
 import json
 import logging
 import os
@@ -23,8 +25,10 @@ from typing import Any
 import pytest
 
 import imagewright
-from imagewright import EditRequest, Mask, Result
+from imagewright import EditRequest, Mask, Result, Session
 from imagewright._receipts import RECEIPT_NAME
+from imagewright.batches import BatchJob
+from imagewright.files import UploadCache
 from imagewright.sandbox import SandboxServer
 
 from . import _rawserver as raw
@@ -82,6 +86,55 @@ async def _expect_error(client: Any, **kw: Any) -> imagewright.ImagewrightError:
     return info.value
 
 
+async def _await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _map_with_ledger(client: Any, seen: Surfaces, folder: Path) -> None:
+    """A map with a ledger and a progress bar: a success, a failure recorded in the ledger."""
+    requests = [
+        {"prompt": 'a "SIGN"', "key": "sign"},
+        {"prompt": 'a "FAIL"', "extra_headers": {"X-Sandbox-Fault": "500"}},
+    ]
+    run = client.client.map(requests, quality="low", ledger=folder / "book.sqlite", progress=True)
+    outcomes = [o async for o in run] if client.is_async else list(run)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Failure", "Result"]
+    seen.add("map", outcomes, run.summary, str(run.summary))
+    seen.add_error("map.failure", next(o.error for o in outcomes if hasattr(o, "error")))
+    assert any((folder / "book.sqlite.results").iterdir())  # the ledger's result folders
+    seen.add_folder("ledger", folder)
+
+
+async def _batch_files(client: Any, seen: Surfaces, folder: Path) -> None:
+    """A Batch API job: its upload cache on disk, the JSONL as uploaded, the output file, the
+    saved handle, and the progress bar of wait()."""
+    c = client.client
+    c.upload_cache = UploadCache(folder / "uploads.jsonl")
+    edit = EditRequest(png_bytes((64, 64)), "paint it", mask=Mask.box((64, 64), (0, 0, 32, 32)))
+    job = await _await(c.batches.submit([("one", 'a "SIGN"'), ("two", edit)], quality="low"))
+    await _await(job.wait(progress=True, poll=0.01))
+    results = await _await(job.results())
+    seen.add("batch", job, results, [vars(r) for r in results])
+    status = await _await(job.status())
+    for batch in status.batches:
+        for name in ("input_file_id", "output_file_id"):
+            data = await _await(c.files.content(batch[name]))
+            seen.add(f"batch.{name}", data.decode("latin-1"))
+    assert b'"custom_id":"one"' in b"".join(
+        [(await _await(c.files.content(b["input_file_id"]))) for b in status.batches]
+    )  # the input JSONL really was read back
+    job.save(folder / "job.json")
+    seen.add_folder("batch-files", folder)
+
+
+async def _session_folder(client: Any, seen: Surfaces, folder: Path) -> None:
+    session = client.client.session(png_bytes((64, 64)), quality="low", save_to=folder / "auto")
+    await _await(session.edit("paint it", mask=Mask.box((64, 64), (0, 0, 32, 32))))
+    session.save(folder / "saved")
+    seen.add("session", session, session.summary(), session._repr_html_())
+    seen.add_folder("session", folder)
+
+
 async def test_the_key_appears_nowhere(
     make_client: Any,
     all_logs: pytest.LogCaptureFixture,
@@ -120,6 +173,10 @@ async def test_the_key_appears_nowhere(
                 extra_headers={"X-Sandbox-Fault": "stall", "X-Sandbox-Stall": "1"},
             ),
         )
+        # Many requests, the Batch API and a session: every file they write.
+        await _map_with_ledger(client, seen, tmp_path / "map")
+        await _batch_files(client, seen, tmp_path / "batch")
+        await _session_folder(client, seen, tmp_path / "session")
         seen.add("sandbox.history", server.sandbox.history)
         await client.close()
     with SandboxServer(api_key="sk-some-other-key") as server:
@@ -141,8 +198,15 @@ async def test_the_key_appears_nowhere(
     out, err = capfd.readouterr()
     seen.add("stdout+stderr", out, err)
     assert len(all_logs.records) > 5  # the logs really were captured
+    assert "imagewright map: 100%" in err  # so were both progress bars (tqdm, on stderr)
+    assert "batch: 100%" in err
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "book.sqlite" for p in written)
+    assert any(p.name == "uploads.jsonl" for p in written)
+    assert any(p.name == "job.json" for p in written)
+    assert any(p.name == "session.json" for p in written)
     assert seen.leaks() == []
-    assert len(seen.texts) > 40
+    assert len(seen.texts) > 100
 
 
 def test_the_key_is_not_forwarded_to_another_origin_on_redirect() -> None:
@@ -336,12 +400,217 @@ def test_a_raw_file_is_checked_against_raw_sha256(tmp_path: Path) -> None:
         read_checked(tmp_path, entry, key="raw_file")
 
 
+@pytest.fixture
+def saved_session(tmp_path: Path) -> Path:
+    """A session of two masked edits, saved by the sync client on the sandbox."""
+    with imagewright.Client.sandbox() as client:
+        session = client.session(png_bytes((64, 64)), quality="low")
+        for text in ("paint it", "paint it again"):
+            session.edit(text, mask=Mask.box((64, 64), (0, 0, 32, 32)))
+        folder: Path = session.save(tmp_path / "session")
+    return folder
+
+
+def _edit_json(path: Path, change: Any) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc, indent=2))
+
+
+@pytest.mark.parametrize(
+    "which", ["source", "step output", "step input", "step mask", "step receipt"]
+)
+def test_a_tampered_session_fails_the_sha256_check(saved_session: Path, which: str) -> None:
+    manifest = json.loads((saved_session / "session.json").read_text())
+    step = saved_session / "step-002"
+    receipt = _receipt(step)
+    if which == "source":
+        _flip_byte(saved_session / manifest["source"]["file"])
+    elif which == "step output":
+        _flip_byte(step / receipt["outputs"][0]["file"])
+    elif which == "step input":
+        _flip_byte(step / receipt["call"]["images"][0]["file"])
+    elif which == "step mask":
+        _flip_byte(step / receipt["call"]["mask"]["file"])
+    else:  # an edited receipt: the prompt now claims another instruction
+        _edit_json(step / RECEIPT_NAME, lambda r: r["call"].update(prompt="something else"))
+    with pytest.raises(imagewright.IntegrityError, match="sha256"):
+        Session.load(saved_session)
+
+
+def test_an_untouched_session_loads(saved_session: Path) -> None:
+    assert [s.result.call.prompt for s in Session.load(saved_session).steps] == [
+        "paint it",
+        "paint it again",
+    ]
+
+
+@pytest.fixture
+def saved_job(tmp_path: Path) -> tuple[Path, imagewright.Client]:
+    client = imagewright.Client.sandbox()
+    job = client.batches.submit([("one", 'a "SIGN"'), ("two", 'a "POSTER"')], quality="low")
+    return job.save(tmp_path / "job.json"), client
+
+
+def _set_prompt(doc: dict[str, Any]) -> None:
+    doc["lines"][0]["prompt"] = "something else"
+
+
+def _set_batch(doc: dict[str, Any]) -> None:
+    doc["batches"][0]["id"] = "batch_someone_elses"
+
+
+def _drop_hash(doc: dict[str, Any]) -> None:
+    del doc["sha256"]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [_set_prompt, _set_batch, _drop_hash, "flipped byte"],
+    ids=lambda t: getattr(t, "__name__", t).strip("_"),
+)
+def test_a_tampered_batch_handle_fails_the_sha256_check(
+    saved_job: tuple[Path, imagewright.Client], tamper: Any
+) -> None:
+    path, client = saved_job
+    if tamper == "flipped byte":
+        _flip_byte(path)
+    else:
+        _edit_json(path, tamper)
+    with pytest.raises(imagewright.IntegrityError, match=r"sha256|not JSON"):
+        BatchJob.load(path, client)
+    client.close()
+
+
+def test_an_untouched_batch_handle_loads_and_collects(
+    saved_job: tuple[Path, imagewright.Client],
+) -> None:
+    path, client = saved_job
+    job = BatchJob.load(path, client)
+    job.wait(progress=False, poll=0.01)
+    assert [r.call.prompt for r in job.results()] == ['a "SIGN"', 'a "POSTER"']
+    client.close()
+
+
 def test_a_malformed_receipt_is_a_value_error(saved_edit: Path) -> None:
     rec = _receipt(saved_edit)
     del rec["outputs"][0]["index"]
     _write_receipt(saved_edit, rec)
     with pytest.raises(ValueError, match="malformed"):
         Result.load(saved_edit)
+
+
+# ------------------------------------------------------------------------------ hostile names
+
+HOSTILE_NAMES = [
+    "../x",
+    "..",
+    "a/../../x",
+    "/tmp/imagewright-escaped",
+    "a\\b",
+    "a\x00b",
+    "x" * 129,
+    "x" * 4096,
+    "CON",
+    "nul",
+    "Aux.png",
+    "com1",
+    "LPT9.txt",
+    "trailing.",
+    ".hidden",
+    "-dash",
+    "",
+    "a b",
+    "\u00e9t\u00e9",
+]
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("key", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+async def test_a_hostile_map_key_is_refused_before_anything_is_sent(
+    make_client: Any, tmp_path: Path, key: str
+) -> None:
+    client = make_client.sandbox()
+    out = tmp_path / "out"
+    requests = [{"prompt": 'a "SIGN"', "key": "fine"}, {"prompt": 'a "SIGN"', "key": key}]
+    with pytest.raises(imagewright.ValidationError, match=r"requests\[1\]\.key") as info:
+        client.client.map(requests, save_to=out, quality="low", progress=False)
+    assert "a key names the request's result folder" in str(info.value)
+    assert client.client.sandbox_engine.requests == 0
+    assert _files_under(tmp_path) == []
+
+
+async def test_a_hostile_key_from_a_generator_fails_alone_and_writes_inside(
+    make_client: Any, tmp_path: Path
+) -> None:
+    """A generator is read as it goes: each hostile key is its own typed Failure; the good
+    request is sent and saved, and nothing is written outside ``save_to``."""
+    client = make_client.sandbox()
+    out = tmp_path / "out"
+    requests = (
+        {"prompt": 'a "SIGN"', "key": k} for k in ["fine", "../escaped", "/tmp/x", "CON", "nul."]
+    )
+    run = client.client.map(requests, save_to=out, quality="low", progress=False)
+    outcomes = [o async for o in run] if client.is_async else list(run)
+    failures = [o for o in outcomes if isinstance(o, imagewright.Failure)]
+    assert len(failures) == 4
+    assert all(isinstance(f.error, imagewright.ValidationError) for f in failures)
+    assert all(f.may_have_been_billed is False for f in failures)
+    assert client.client.sandbox_engine.billed_images == 1
+    assert [p.name for p in out.iterdir()] == ["fine"]
+    assert all(out in p.parents for p in _files_under(tmp_path))
+
+
+def test_hostile_custom_ids_stay_inside_the_collect_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``imagewright batch collect`` names each result folder by its line's custom_id: an id
+    that is a path, ``..``, a NUL, a device name or too long gets a hashed name instead, and a
+    result is never lost or written outside ``--out``."""
+    from imagewright._batch_cli import _collect
+
+    outside = tmp_path / "outside-target"
+    ids = [
+        "../escaped",
+        str(outside),
+        "a\x00b",
+        "x" * 300,
+        "CON",
+        "failures.jsonl",
+        "Sign",
+        "sign",
+        "ok-1",
+    ]
+    with SandboxServer() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        with imagewright.Client() as client:
+            job = client.batches.submit([(i, f'a "SIGN {n}"') for n, i in enumerate(ids)])
+            handle = job.save(tmp_path / "job.json")
+        args = argparse.Namespace(
+            job=str(handle),
+            out=str(tmp_path / "out"),
+            wait=True,
+            quiet=True,
+            poll=0.01,
+            sandbox=False,
+            budget=None,
+        )
+        assert _collect(args) == 0
+    out = tmp_path / "out"
+    assert not outside.exists()
+    assert not (tmp_path / "escaped").exists()
+    assert all(p == handle or out in p.parents for p in _files_under(tmp_path))
+    folders = sorted(p.name for p in out.iterdir())
+    assert len(folders) == len(ids)  # every paid result kept, none replaced by another
+    assert {"Sign", "ok-1"} <= set(folders)
+    assert sum(name.startswith("request-") for name in folders) == len(ids) - 2
+    prompts = sorted(Result.load(out / name).call.prompt for name in folders)
+    assert prompts == sorted(f'a "SIGN {n}"' for n in range(len(ids)))
+    assert "cannot name its folder here" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------ no pickle

@@ -5,8 +5,9 @@ and ``mask`` paths relative to the file, ``custom_id`` and body options such as 
 and folders of images (each edited with ``--prompt``), and saves the job's handle
 (``--save``, default ``imagewright-batch.json``). ``status`` and ``collect`` take that handle,
 so another process or machine can collect the job later. ``collect`` writes one result folder
-per request under ``--out`` and the failed lines to ``failures.jsonl``; it exits 1 when any
-line failed.
+per request under ``--out`` (named by its ``custom_id``, or ``request-<hash>`` when the id is not
+a safe folder name: a path, ``..``, a NUL, a device name, over 128 characters) and the failed
+lines to ``failures.jsonl``; it exits 1 when any line failed.
 """
 
 from __future__ import annotations
@@ -114,9 +115,14 @@ def _collect(args: argparse.Namespace) -> int:
         items = job.results()
     out.mkdir(parents=True, exist_ok=True)
     failures = []
+    used: set[str] = set()
     for custom_id, item in zip(job.custom_ids, items, strict=True):
         if isinstance(item, Result):
-            item.save(out / custom_id, overwrite=True)
+            name = _folder_name(custom_id, used)
+            if name != custom_id:
+                shown = json.dumps(custom_id)[:80]
+                print(f"note: custom_id {shown} cannot name its folder here; saved as {name}")
+            item.save(out / name, overwrite=True)
         else:
             failures.append({"custom_id": custom_id, "code": item.code, "message": item.message})
     if failures:
@@ -124,6 +130,22 @@ def _collect(args: argparse.Namespace) -> int:
         (out / "failures.jsonl").write_text(lines)
     print(f"collected {len(items) - len(failures)} results into {out}, {len(failures)} failed")
     return 1 if failures else 0
+
+
+def _folder_name(custom_id: str, used: set[str]) -> str:
+    """The result folder of a line: its ``custom_id`` when that is a safe, plain name (not
+    ``failures.jsonl``, and not one a case-insensitive disk would merge with an earlier one),
+    else ``request-`` and a hash of it, so no id can leave ``--out`` or replace another's."""
+    import hashlib
+
+    from ._folders import unsafe_name
+
+    name = custom_id
+    if unsafe_name(name) is not None or name == "failures.jsonl" or name.lower() in used:
+        digest = hashlib.sha256(custom_id.encode("utf-8", "surrogatepass")).hexdigest()
+        name = "request-" + digest[:16]
+    used.add(name.lower())
+    return name
 
 
 def add_batch_command(sub: Any) -> None:

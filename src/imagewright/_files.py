@@ -92,7 +92,8 @@ def atomic_write(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None
 def read_checked(
     folder: Path, entry: Mapping[str, Any], *, key: str = "file", check: bool = True
 ) -> bytes:
-    """Read the file a receipt entry names and check its sha256; ``ValueError`` if it changed.
+    """Read the file a receipt entry names and check its sha256; ``IntegrityError`` (a
+    ``ValueError``) if it changed.
 
     The hash of ``file`` is ``sha256``; of ``raw_file``, ``raw_sha256``. An entry without its
     hash is refused too (a receipt edited to skip the check). ``check=False``: the caller
@@ -104,11 +105,13 @@ def read_checked(
     data = (folder / name).read_bytes()
     if not check:
         return data
+    from .errors import IntegrityError
+
     expected = entry.get("sha256" if key == "file" else f"{key.removesuffix('_file')}_sha256")
     if not isinstance(expected, str):
-        raise ValueError(f"the receipt has no sha256 for {name} (edited or corrupt)")
+        raise IntegrityError(f"the receipt has no sha256 for {name} (edited or corrupt)")
     if sha256(data) != expected:
-        raise ValueError(f"{name} does not match the sha256 in the receipt (edited or corrupt)")
+        raise IntegrityError(f"{name} does not match the sha256 in the receipt (edited or corrupt)")
     return data
 
 

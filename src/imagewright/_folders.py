@@ -9,12 +9,15 @@
   never deleted: they are left in place, and the CLI says so;
 * the CLI also refuses any other non-empty ``--out`` folder without ``--overwrite``, and for its
   default folders (``imagewright-result``, ``imagewright-diff``) picks a fresh name instead
-  (``imagewright-result-2``...).
+  (``imagewright-result-2``...);
+* a folder named after a caller's string (``map``'s ``key``, a batch line's ``custom_id``)
+  must pass :func:`unsafe_name`: one plain, portable name that stays inside its parent.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +30,36 @@ __all__ = [
     "prepare_out",
     "refuse_older",
     "remove_stale",
+    "unsafe_name",
 ]
 
 RECEIPTS = ("result.json", "diff.json")
 """The receipts whose presence marks a folder as holding a saved result or diff."""
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+SAFE_NAME_RULE = "1-128 characters: letters, digits, '.', '_' or '-', not starting with '.' or '-'"
+"""What :func:`unsafe_name` accepts, in words."""
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+
+
+def unsafe_name(name: object) -> str | None:
+    """Why ``name`` cannot name a folder inside another one (``None`` when it can).
+
+    Only a plain name of letters, digits, ``.``, ``_`` and ``-`` passes: no separator, no
+    ``..``, no absolute path, no NUL, at most 128 characters; and, so that a ledger or an
+    output folder can move to Windows, no trailing ``.`` and no device name (``CON``,
+    ``NUL``, ``COM1``..., also with an extension).
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+        return SAFE_NAME_RULE
+    if name.endswith("."):
+        return "not ending with '.' (Windows drops it, so two names would meet)"
+    if name.split(".")[0].lower() in _RESERVED:
+        return "not a device name Windows reserves (CON, PRN, AUX, NUL, COM0-9, LPT0-9)"
+    return None
 
 
 def _named_files(data: Any) -> set[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._folders import unsafe_name
 from .edit import EditRequest, as_edit_request
 from .errors import Problem, ValidationError
 
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Item", "check_key", "compile_item", "parse_item"]
 
-_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _EDIT_FIELDS = ("images", "mask", "markup", "editable")
 _ALLOWED = (
     "a prompt (str, Prompt, Layout), an EditRequest, a (request, {options}) tuple, or a dict "
@@ -44,16 +43,13 @@ class Item:
 
 
 def check_key(key: object, where: str) -> str:
-    """A caller's ``key`` must make a safe folder name."""
-    if not isinstance(key, str) or not _KEY.fullmatch(key):
+    """A caller's ``key`` must make a safe folder name (see :func:`unsafe_name`)."""
+    reason = unsafe_name(key)
+    if reason is not None:
         raise ValidationError(
-            Problem(
-                where,
-                key,
-                "a key names the request's result folder",
-                "1-128 characters: letters, digits, '.', '_' or '-', not starting with '.' or '-'",
-            )
+            Problem(where, key, "a key names the request's result folder", reason)
         )
+    assert isinstance(key, str)
     return key
 
 

@@ -28,6 +28,7 @@ from ._files import (
     sha256,
     strip_png_text,
 )
+from .errors import IntegrityError
 from .images import sniff_format
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ def _load_result(folder: Path) -> Result:
     for e in rec["outputs"]:
         data = strip_png_text(read_checked(folder, e, check=False))
         if sha256(data) != e.get("sha256"):
-            raise ValueError(f"{e['file']} does not match the sha256 in the receipt")
+            raise IntegrityError(f"{e['file']} does not match the sha256 in the receipt")
         raw = read_checked(folder, e, key="raw_file") if "raw_file" in e else None
         outputs.append(OutputImage(data, e["format"], int(e["index"]), raw))
     partial_data = [read_checked(folder, p) for p in rec["partial_images"]]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._files import atomic_write, dumps, ext_for, read_checked, sha256
 from ._receipts import RECEIPT_NAME, receipt
 from ._session_step import SessionStep
+from .errors import IntegrityError
 
 if TYPE_CHECKING:
     from .session import BaseSession
@@ -149,7 +150,7 @@ def load_session(session: BaseSession, folder: Path, client: Any) -> None:
             raise ValueError(f"{MANIFEST}: step {entry['number']!r} is out of order")
         data = (folder / name / RECEIPT_NAME).read_bytes()
         if sha256(data) != entry["receipt_sha256"]:
-            raise ValueError(f"{name}/{RECEIPT_NAME} does not match the manifest's sha256")
+            raise IntegrityError(f"{name}/{RECEIPT_NAME} does not match the manifest's sha256")
         result = Result.load(folder / name)
         parent_number = int(entry["parent"])
         if not 0 <= parent_number < number:

@@ -45,11 +45,19 @@ from ._batch_lines import (
     read_jsonl,
     split_lines,
 )
+from ._files import sha256
 from ._rest import Flow, Req, Sleep, arun, run
 from ._version import __version__
 from .calls import ApiCall
 from .edit import EditRequest
-from .errors import APIError, BatchNotFinishedError, BudgetExceededError, ImagewrightError
+from .errors import (
+    APIConnectionError,
+    APIError,
+    BatchNotFinishedError,
+    BudgetExceededError,
+    ImagewrightError,
+    IntegrityError,
+)
 from .files import upload_flow
 from .results import Result, finish_result
 
@@ -59,7 +67,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatchJob", "AsyncBatches", "BatchJob", "BatchLineError", "BatchStatus", "Batches"]
 
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-SCHEMA = "imagewright.batch/1"
+SCHEMA = "imagewright.batch/2"
+_UNHASHED = "imagewright.batch/1"  # written by 0.1.0, before handles carried their sha256
 
 
 @dataclass(frozen=True)
@@ -136,8 +145,24 @@ class _Job:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> _Job:
-        if doc.get("schema") != SCHEMA:
-            raise ImagewrightError(f"not a saved batch job (schema {doc.get('schema')!r})")
+        schema = doc.get("schema") if isinstance(doc, Mapping) else None
+        if schema not in (SCHEMA, _UNHASHED):
+            raise ImagewrightError(f"not a saved batch job (schema {schema!r})")
+        if schema == SCHEMA:
+            recorded = doc.get("sha256")
+            if not isinstance(recorded, str):
+                raise IntegrityError("the batch handle has no sha256 (edited or corrupt)")
+            if recorded != _digest(doc):
+                raise IntegrityError(
+                    "the batch handle does not match its sha256 (edited or corrupt)"
+                )
+        try:
+            return cls._parse(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"a malformed batch handle ({type(exc).__name__}: {exc})") from exc
+
+    @classmethod
+    def _parse(cls, doc: Mapping[str, Any]) -> _Job:
         lines = {
             d["custom_id"]: Line(
                 d["custom_id"],
@@ -153,6 +178,13 @@ class _Job:
         }
         batches = [(b["id"], b["endpoint"], list(b["custom_ids"])) for b in doc["batches"]]
         return cls(batches, lines, float(doc["estimate_usd"]), dict(doc["metadata"]))
+
+
+def _digest(doc: Mapping[str, Any]) -> str:
+    """The sha256 of a handle: of its canonical JSON, without the ``sha256`` field itself."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256(text.encode("utf-8"))
 
 
 # ---- flows (written once for both clients) ------------------------------------------------
@@ -203,16 +235,13 @@ def _submit(
         meta = {"imagewright": __version__, "part": f"{i + 1}/{len(parts)}", **job.metadata}
         try:
             file = yield from upload_flow(blob, "batch", None, f"imagewright-batch-{i + 1}.jsonl")
-            batch = yield Req(
-                "POST",
-                "/batches",
-                json={
-                    "input_file_id": file.id,
-                    "endpoint": "/v1" + endpoint,
-                    "completion_window": "24h",
-                    "metadata": meta,
-                },
-            )
+            body = {
+                "input_file_id": file.id,
+                "endpoint": "/v1" + endpoint,
+                "completion_window": "24h",
+                "metadata": meta,
+            }
+            batch = yield from _create(body, client.settings)
         except APIError as exc:
             # Batches created so far will run and bill: hand them back with the error.
             exc.partial_job = job  # type: ignore[attr-defined]
@@ -221,10 +250,69 @@ def _submit(
     return job
 
 
+def _batch_object(answer: Any) -> dict[str, Any]:
+    """The API's batch object, checked for the fields imagewright reads."""
+    if not isinstance(answer, dict):
+        raise TypeError(f"a batch is a JSON object, not {type(answer).__name__}")
+    for name in ("id", "status"):
+        if not isinstance(answer.get(name), str):
+            raise ValueError(f"a batch object without a string {name!r}")
+    return answer
+
+
+def _batch_list(answer: Any) -> list[dict[str, Any]]:
+    if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+        raise ValueError("a list of batches has a 'data' array")
+    return [b for b in answer["data"] if isinstance(b, dict)]
+
+
+_LOOKUP = 100  # batches read back after a lost create answer (the API lists newest first)
+
+
+def _create(body: dict[str, Any], settings: Any) -> Flow[dict[str, Any]]:
+    """Create one batch, and never two: a batch runs and bills every line it holds.
+
+    When the answer is lost after the request was sent, the batch may exist. The newest
+    batches are read back and the one made from this input file (each upload has its own
+    id) is kept. Only when none is found, and the client allows ``retry_ambiguous``, is the
+    create sent again (under the same ``Idempotency-Key``); otherwise the error is raised.
+    """
+    import uuid
+
+    headers = {"Idempotency-Key": f"imagewright-{uuid.uuid4()}"}
+    attempt = 0
+    while True:
+        try:
+            batch: dict[str, Any] = yield Req(
+                "POST",
+                "/batches",
+                json=body,
+                headers=headers,
+                parse=_batch_object,
+                retry_ambiguous=False,  # decided here, after looking for the batch
+            )
+            return batch
+        except APIConnectionError as exc:
+            if not exc.may_have_been_billed:
+                raise
+            lost = exc
+        try:
+            recent = yield Req("GET", "/batches", params={"limit": _LOOKUP}, parse=_batch_list)
+        except APIError:
+            # Cannot tell whether it was made: the ambiguous error, with its own cause.
+            raise lost  # noqa: B904
+        made = [b for b in recent if b.get("input_file_id") == body["input_file_id"]]
+        if made:
+            return _batch_object(made[0])
+        attempt += 1
+        if not settings.retry_ambiguous or attempt > settings.max_retries:
+            raise lost
+
+
 def _status(job: _Job) -> Flow[BatchStatus]:
     batches = []
     for batch_id, _, _ in job.batches:
-        batches.append((yield Req("GET", f"/batches/{batch_id}")))
+        batches.append((yield Req("GET", f"/batches/{batch_id}", parse=_batch_object)))
     return _combined(batches)
 
 
@@ -259,9 +347,9 @@ def _wait(
 def _cancel(job: _Job) -> Flow[BatchStatus]:
     batches = []
     for batch_id, _, _ in job.batches:
-        batch = yield Req("GET", f"/batches/{batch_id}")
+        batch = yield Req("GET", f"/batches/{batch_id}", parse=_batch_object)
         if batch.get("status") not in TERMINAL:
-            batch = yield Req("POST", f"/batches/{batch_id}/cancel")
+            batch = yield Req("POST", f"/batches/{batch_id}/cancel", parse=_batch_object)
         batches.append(batch)
     return _combined(batches)
 
@@ -283,7 +371,7 @@ def _results(job: _Job, partial: bool, sources: bool) -> Flow[list[Result | Batc
         for key in ("error_file_id", "output_file_id"):
             if batch.get(key):
                 answers.update(
-                    read_jsonl((yield Req("GET", f"/files/{batch[key]}/content", raw=True)))
+                    (yield Req("GET", f"/files/{batch[key]}/content", raw=True, parse=read_jsonl))
                 )
         for custom_id in custom_ids:
             line = job.lines[custom_id]
@@ -360,10 +448,15 @@ class _JobBase:
         return self._job.estimate_usd
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the handle as JSON, so a later process (or machine) can collect the job."""
+        """Write the handle as JSON, so a later process (or machine) can collect the job.
+
+        The handle carries the sha256 of its content: :meth:`BatchJob.load` refuses one that
+        was edited or damaged (``IntegrityError``)."""
         target = Path(path)
+        doc = self._job.to_json()
+        doc["sha256"] = _digest(doc)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self._job.to_json(), indent=2))
+        tmp.write_text(json.dumps(doc, indent=2))
         os.replace(tmp, target)
         return target
 
@@ -375,7 +468,11 @@ class _JobBase:
 
 
 def _read(path: str | os.PathLike[str]) -> _Job:
-    return _Job.from_json(json.loads(Path(path).read_text()))
+    try:
+        doc = json.loads(Path(path).read_bytes())
+    except ValueError as exc:
+        raise IntegrityError(f"{path} is not JSON (edited or corrupt): {exc}") from exc
+    return _Job.from_json(doc)
 
 
 class BatchJob(_JobBase):
@@ -386,7 +483,12 @@ class BatchJob(_JobBase):
     @classmethod
     def load(cls, path: str | os.PathLike[str], client: Client | None = None) -> BatchJob:
         """A job saved with :meth:`save`, bound to ``client`` (default: ``Client()`` from the
-        environment)."""
+        environment).
+
+        Raises:
+            IntegrityError: The handle does not match its sha256, or its sha256 was removed.
+            ImagewrightError: The file is not a saved batch job.
+        """
         from .client import Client
 
         return cls(client if client is not None else Client(), _read(path))
@@ -534,7 +636,9 @@ class Batches(_BatchesBase):
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The API's batch object for one batch id."""
-        answer: dict[str, Any] = run(self._client, _one(Req("GET", f"/batches/{batch_id}")))
+        answer: dict[str, Any] = run(
+            self._client, _one(Req("GET", f"/batches/{batch_id}", parse=_batch_object))
+        )
         return answer
 
 
@@ -564,7 +668,9 @@ class AsyncBatches(_BatchesBase):
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The API's batch object for one batch id."""
-        answer: dict[str, Any] = await arun(self._client, _one(Req("GET", f"/batches/{batch_id}")))
+        answer: dict[str, Any] = await arun(
+            self._client, _one(Req("GET", f"/batches/{batch_id}", parse=_batch_object))
+        )
         return answer
 
 

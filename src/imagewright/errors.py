@@ -15,6 +15,7 @@
      ├─ BatchNotFinishedError         a Batch API job's results were asked for before it ended
      ├─ NotResentError                a ledger says an earlier attempt may have been billed; not sent again
      ├─ ReplayError                   a session replay stopped at a failed step; the steps before it are kept
+     ├─ IntegrityError (ValueError)   a saved file does not match the sha256 recorded for it (edited or corrupt)
      └─ APIError                      something went wrong talking to the API
          ├─ APIStatusError            the server answered with an error status
          │   ├─ BadRequestError            400
@@ -84,6 +85,7 @@ __all__ = [
     "ImagewrightError",
     "ImagewrightWarning",
     "InsecureURLWarning",
+    "IntegrityError",
     "InternalServerError",
     "MaskError",
     "MaskWarning",
@@ -277,6 +279,16 @@ class ReplayError(ImagewrightError):
         )
         self.session = session
         self.step = step
+
+
+class IntegrityError(ImagewrightError, ValueError):
+    """A saved file does not match the sha256 recorded for it, or its hash was removed.
+
+    Raised by :meth:`Result.load <imagewright.Result.load>`, :meth:`Session.load
+    <imagewright.session.BaseSession.load>` and :meth:`BatchJob.load
+    <imagewright.batches.BatchJob.load>` when a folder or handle was edited or is corrupt:
+    nothing from it is used. A ``ValueError``, as before this class existed.
+    """
 
 
 class BatchNotFinishedError(ImagewrightError):

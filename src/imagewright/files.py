@@ -167,17 +167,21 @@ def upload_flow(
     digest = hashlib.sha256(data).hexdigest()
     if cache is not None and (hit := cache.get(digest, purpose)) is not None:
         return hit
-    answer = yield Req(
-        "POST", "/files", files=[("file", (name, data, mime))], data={"purpose": purpose}
+    file: FileObject = yield Req(
+        "POST",
+        "/files",
+        files=[("file", (name, data, mime))],
+        data={"purpose": purpose},
+        parse=FileObject.model_validate,
     )
-    file = FileObject.model_validate(answer)
     if cache is not None:
         cache.put(digest, purpose, file)
     return file
 
 
 def _retrieve(file_id: str) -> Flow[FileObject]:
-    return FileObject.model_validate((yield Req("GET", f"/files/{_id(file_id)}")))
+    file: FileObject = yield Req("GET", f"/files/{_id(file_id)}", parse=FileObject.model_validate)
+    return file
 
 
 def _content(file_id: str) -> Flow[bytes]:
@@ -186,9 +190,15 @@ def _content(file_id: str) -> Flow[bytes]:
 
 
 def _delete(file_id: str, cache: UploadCache | None) -> Flow[bool]:
-    answer = yield Req("DELETE", f"/files/{_id(file_id)}")
+    deleted: bool = yield Req("DELETE", f"/files/{_id(file_id)}", parse=_deleted)
     if cache is not None:
         cache.forget(_id(file_id))
+    return deleted
+
+
+def _deleted(answer: Any) -> bool:
+    if not isinstance(answer, dict):
+        raise TypeError(f"a deletion answer is a JSON object, not {type(answer).__name__}")
     return bool(answer.get("deleted"))
 
 

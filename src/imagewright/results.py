@@ -537,8 +537,10 @@ class Result:
 
         Raises:
             FileNotFoundError: The folder or a file it names is missing.
-            ValueError: A file does not match the sha256 in the receipt, or the receipt is
-                not one imagewright wrote.
+            IntegrityError: A file does not match the sha256 in the receipt (a
+                ``ValueError``).
+            ValueError: The receipt is not one imagewright wrote, or names a file outside
+                the folder.
         """
         from ._receipts import load_result
 

@@ -412,8 +412,9 @@ class BaseSession:
 
         Raises:
             FileNotFoundError: The folder or a file it names is missing.
-            ValueError: A file does not match its sha256, a name would leave the folder, or
-                the steps do not chain (a step does not edit its parent's image).
+            IntegrityError: A file does not match its sha256 (a ``ValueError``).
+            ValueError: A name would leave the folder, or the steps do not chain (a step
+                does not edit its parent's image).
         """
         from ._session_store import load_session
 

@@ -259,8 +259,14 @@ class Sandbox:
             content_type = plan.headers.get("content-type", "")
             job: Job | ResponsesJob
             if plan.endpoint in ("files", "batches", "counters"):
-                reply = self._store_reply(plan, body)
-                return self._with_headers(reply, plan, started, False)
+                reply = self._with_headers(self._store_reply(plan, body), plan, started, False)
+                if plan.endpoint != "counters" and reply.status == 200:
+                    # A Files or Batches answer meets the same faults as an image's: the
+                    # batch is made (or the file stored), then its answer is lost or damaged.
+                    reply = _apply_fault(reply, plan)
+                status = None if reply.action != "send" else reply.status
+                self._record(plan, status, replayed=False, billed=0)
+                return reply
             if plan.endpoint == "responses":
                 job = self.responses.parse(content_type, body)
             else:
@@ -399,7 +405,6 @@ class Sandbox:
             )
         else:
             status, answer = self.batches.handle(plan.method, route, plan.headers, body)
-        self._record(plan, status, replayed=False, billed=0)
         if isinstance(answer, bytes):
             return Reply(status, (("content-type", "application/octet-stream"),), (answer,))
         return Reply(status, (("content-type", "application/json"),), (json_bytes(answer),))
