@@ -37,4 +37,5 @@ def test_threads_asking_at_once_get_one_pool(
     for t in threads:
         t.join(10)
     assert len(made) == 1  # one pool, no sockets leaked by a second one
-    assert all(h is made[0] for h in seen) and len(seen) == 8
+    assert len(seen) == 8
+    assert all(h is made[0] for h in seen)

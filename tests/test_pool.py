@@ -104,11 +104,13 @@ def test_a_failed_request_gives_its_slot_back(cls: type[Any]) -> None:
     transport = cls(limits=limits)
     # Nothing listens on port 9 (discard) of loopback in the test container: refused.
     request = httpx2.Request("POST", "http://127.0.0.1:9/v1/images/generations", content=b"{}")
+    send = (
+        transport.handle_request
+        if cls is ShardedTransport
+        else lambda r: asyncio.run(transport.handle_async_request(r))
+    )
     with pytest.raises(httpx2.ConnectError):
-        if cls is ShardedTransport:
-            transport.handle_request(request)
-        else:
-            asyncio.run(transport.handle_async_request(request))
+        send(request)
     assert transport._shards.busy[0] == 0
 
 

@@ -468,7 +468,8 @@ def test_each_image_is_held_once_not_again_as_base64(tmp_path: Path, stream: boo
             assert isinstance(result, Result)
         else:
             result = client.generate("a lighthouse", quality="low")
-    assert result.response is not None and result.response.data
+    assert result.response is not None
+    assert result.response.data
     assert [item.b64_json for item in result.response.data] == [None]
     assert result.response.usage == result.usage  # every other field is kept
     result.save(tmp_path / "r")

@@ -35,15 +35,16 @@ class Answer(dict[str, Any]):
     images: list[memoryview]
 
     def image(self, i: int) -> bytes:
-        """The decoded bytes of cut image ``i`` (``binascii.Error`` when not base64)."""
-        return binascii.a2b_base64(self.images[i])
+        """The decoded bytes of cut image ``i``; ``binascii.Error`` unless it is strictly
+        base64 (as every real answer is: nothing outside the alphabet, padding at the end)."""
+        return binascii.a2b_base64(self.images[i], strict_mode=True)
 
     def full(self) -> dict[str, Any]:
         """The answer as ``json.loads`` would give it (base64 strings put back): for errors."""
         body = dict(self)
         images = iter(self.images)
         body["data"] = [
-            {**d, "b64_json": bytes(next(images)).decode("ascii", "replace")}
+            {**d, "b64_json": bytes(next(images)).decode("utf-8", "replace")}
             if isinstance(d, dict) and d.get("b64_json") == ""
             else d
             for d in self.get("data") or []
