@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
@@ -17,13 +16,13 @@ from ._capture import tiny_png
 
 
 def _strict(text: str) -> bytes:
-    return binascii.a2b_base64(text.encode("utf-8"), strict_mode=True)
+    return base64.b64decode(text.encode("utf-8"), validate=True)
 
 
 def _or_error(fn: Any, arg: Any) -> Any:
     try:
         return fn(arg)
-    except binascii.Error:
+    except ValueError:  # binascii.Error
         return "not base64"
 
 

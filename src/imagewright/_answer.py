@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
+import sys
 from typing import Any
 
 __all__ = ["Answer", "parse_answer"]
@@ -37,7 +39,7 @@ class Answer(dict[str, Any]):
     def image(self, i: int) -> bytes:
         """The decoded bytes of cut image ``i``; ``binascii.Error`` unless it is strictly
         base64 (as every real answer is: nothing outside the alphabet, padding at the end)."""
-        return binascii.a2b_base64(self.images[i], strict_mode=True)
+        return _strict_b64(self.images[i])
 
     def full(self) -> dict[str, Any]:
         """The answer as ``json.loads`` would give it (base64 strings put back): for errors."""
@@ -50,6 +52,20 @@ class Answer(dict[str, Any]):
             for d in self.get("data") or []
         ]
         return body
+
+
+if sys.version_info >= (3, 11):
+
+    def _strict_b64(view: memoryview) -> bytes:
+        return binascii.a2b_base64(view, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10 has no strict mode: check the alphabet first
+    _ALPHABET = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
+
+    def _strict_b64(view: memoryview) -> bytes:
+        if _ALPHABET.fullmatch(view) is None:
+            raise binascii.Error("not strictly base64")
+        return binascii.a2b_base64(view)
 
 
 def parse_answer(content: bytes) -> Any:

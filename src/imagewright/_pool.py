@@ -125,22 +125,30 @@ class _AsyncReleasing(httpx2.AsyncByteStream):
             release()
 
 
-class ShardedTransport(httpx2.BaseTransport):
-    """An ``httpx2.HTTPTransport`` split into pools of ``shard_size`` connections."""
+class _Sharded(Generic[T]):
+    """What both transports share: the shards, made by ``factory``."""
+
+    _factory: Callable[..., T]
 
     def __init__(
         self,
         *,
         limits: httpx2.Limits,
         shard_size: int = SHARD_SIZE,
-        prepare: Callable[[httpx2.HTTPTransport], object] = _nothing_with,
+        prepare: Callable[[T], object] = _nothing_with,
     ) -> None:
-        self._shards = _Shards(httpx2.HTTPTransport, limits, shard_size, prepare)
+        self._shards: _Shards[T] = _Shards(self._factory, limits, shard_size, prepare)
 
     @property
-    def shards(self) -> list[httpx2.HTTPTransport]:
+    def shards(self) -> list[T]:
         """The shards made so far (the first one serves one call at a time)."""
         return self._shards.live()
+
+
+class ShardedTransport(_Sharded[httpx2.HTTPTransport], httpx2.BaseTransport):
+    """An ``httpx2.HTTPTransport`` split into pools of ``shard_size`` connections."""
+
+    _factory = httpx2.HTTPTransport
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         i, shard = self._shards.acquire()
@@ -158,22 +166,10 @@ class ShardedTransport(httpx2.BaseTransport):
             shard.close()
 
 
-class AsyncShardedTransport(httpx2.AsyncBaseTransport):
+class AsyncShardedTransport(_Sharded[httpx2.AsyncHTTPTransport], httpx2.AsyncBaseTransport):
     """The async twin of :class:`ShardedTransport`."""
 
-    def __init__(
-        self,
-        *,
-        limits: httpx2.Limits,
-        shard_size: int = SHARD_SIZE,
-        prepare: Callable[[httpx2.AsyncHTTPTransport], object] = _nothing_with,
-    ) -> None:
-        self._shards = _Shards(httpx2.AsyncHTTPTransport, limits, shard_size, prepare)
-
-    @property
-    def shards(self) -> list[httpx2.AsyncHTTPTransport]:
-        """The shards made so far (the first one serves one call at a time)."""
-        return self._shards.live()
+    _factory = httpx2.AsyncHTTPTransport
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         i, shard = self._shards.acquire()
