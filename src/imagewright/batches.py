@@ -45,7 +45,7 @@ from ._batch_lines import (
     read_jsonl,
     split_lines,
 )
-from ._files import sha256
+from ._files import atomic_write, sha256
 from ._rest import Flow, Req, Sleep, arun, run
 from ._version import __version__
 from .calls import ApiCall
@@ -455,9 +455,8 @@ class _JobBase:
         target = Path(path)
         doc = self._job.to_json()
         doc["sha256"] = _digest(doc)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2))
-        os.replace(tmp, target)
+        # Temporary file, fsync, rename: a crash leaves the old handle or the new, never half.
+        atomic_write(target, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
         return target
 
     def __len__(self) -> int:
