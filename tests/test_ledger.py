@@ -111,3 +111,35 @@ def test_kill_9_keeps_commits_and_frees_a_dead_owners_claims(tmp_path: Path) -> 
         counts = ledger.counts()
         assert counts["done"] == 1
         assert counts.get("sending", 0) > 0
+
+
+_OPEN_AT_ONCE = """
+import sys, time
+from imagewright.ledger import Ledger
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+ledger = Ledger(sys.argv[1])
+print(ledger.claim(sys.argv[3]).status)
+"""
+
+
+def test_processes_opening_a_new_ledger_at_once_all_succeed(tmp_path: Path) -> None:
+    # SQLite refuses a second connection's switch to WAL at once ("database is locked"),
+    # without waiting: several workers starting on a new ledger together must still all open it.
+    for attempt in range(3):
+        path = tmp_path / f"new-{attempt}.ledger"
+        start = time.time() + 1.5
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT_ONCE, str(path), str(start), "fp"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        results = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+        statuses = sorted(out.strip() for out, _ in results)
+        assert statuses == ["busy"] * 5 + ["won"]  # one claim, however they raced

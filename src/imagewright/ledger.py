@@ -147,9 +147,25 @@ class Ledger:
         self._db = sqlite3.connect(
             self.path, timeout=60.0, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        self._open(deadline=time.monotonic() + 60.0)
+
+    def _open(self, *, deadline: float) -> None:
+        """Switch to WAL and make the table, retrying while another process does the same.
+
+        SQLite answers "database is locked" at once, without its busy handler, when two
+        connections switch a new database to WAL together; so this waits and tries again."""
+        delay = 0.01
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     # ---- the claim protocol ----------------------------------------------------------------
 
