@@ -16,9 +16,10 @@ from the environment, which httpx2 mounts beside the transport) is httpx2's own 
 from __future__ import annotations
 
 import math
+import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import httpx2
 
@@ -61,6 +62,7 @@ class _Shards(Generic[T]):
         self.made: list[T | None] = [None] * count
         self.busy = [0] * count
         self.lock = threading.Lock()
+        self.ssl_context: ssl.SSLContext | None = None
 
     def acquire(self) -> tuple[int, T]:
         with self.lock:
@@ -79,10 +81,12 @@ class _Shards(Generic[T]):
             self.busy[i] -= 1
 
     def _make(self) -> T:
-        first = next((s for s in self.made if s is not None), None)
         # One SSL context for all shards: creating one loads the CA bundle (tens of ms).
-        ssl: Any = getattr(getattr(first, "_pool", None), "_ssl_context", None)
-        shard: T = self.factory(limits=self.limits, **({"verify": ssl} if ssl else {}))
+        if self.ssl_context is None:
+            first = next((s for s in self.made if s is not None), None)
+            self.ssl_context = getattr(getattr(first, "_pool", None), "_ssl_context", None)
+        ctx = self.ssl_context
+        shard: T = self.factory(limits=self.limits, **({"verify": ctx} if ctx else {}))
         self.prepare(shard)
         return shard
 
@@ -136,8 +140,10 @@ class _Sharded(Generic[T]):
         limits: httpx2.Limits,
         shard_size: int = SHARD_SIZE,
         prepare: Callable[[T], object] = _nothing_with,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._shards: _Shards[T] = _Shards(self._factory, limits, shard_size, prepare)
+        self._shards.ssl_context = ssl_context
 
     @property
     def shards(self) -> list[T]:

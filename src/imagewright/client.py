@@ -272,17 +272,16 @@ class BaseClient:
         # number in use at the peak); the deadline backend bounds the whole wait for an answer
         # (see ``_deadline``).
         limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+        http: Any = self._http_class(timeout=DEFAULT_TIMEOUT, follow_redirects=True, limits=limits)
+        # The sharded transport replaces the default one after construction: passed as
+        # ``transport=``, it would turn off httpx2's proxies from the environment (HTTP_PROXY,
+        # ...), which are mounted beside the default transport and must stay.
+        ssl = getattr(getattr(http._transport, "_pool", None), "_ssl_context", None)
         sharded: Any = (
             AsyncShardedTransport if self._http_class is httpx2.AsyncClient else ShardedTransport
         )
-        return install(
-            self._http_class(
-                timeout=DEFAULT_TIMEOUT,
-                follow_redirects=True,
-                limits=limits,
-                transport=sharded(limits=limits, prepare=install_on),
-            )
-        )
+        http._transport = sharded(limits=limits, prepare=install_on, ssl_context=ssl)
+        return install(http)
 
     # ---- alternative constructors -----------------------------------------------------------
 
