@@ -237,3 +237,38 @@ def test_save_checks_false_leaves_the_checks_to_the_loaded_result(
     result.save(tmp_path / "kept", checks=False)
     kept = json.loads((tmp_path / "kept" / "result.json").read_text())["checks"]
     assert kept == [c.to_dict() for c in result.checks]
+
+
+async def test_a_source_edited_many_times_is_stored_once(
+    make_client: Any, image_files: list[Path], tmp_path: Path
+) -> None:
+    client = make_client.sandbox()
+    requests = [imagewright.EditRequest(image_files[0], f"variation {i}") for i in range(4)]
+    results, _ = await run_map(client, requests, save_to=tmp_path / "out", quality="low")
+    sources = sorted((tmp_path / "out").glob("*/source-0.*"))
+    assert len(sources) == 4
+    # One file on disk, four names: the source was written once and hard-linked.
+    assert len({p.stat().st_ino for p in sources}) == 1
+    assert sources[0].stat().st_nlink == 4
+    sent = results[0].call.images[0].data
+    for folder in sorted((tmp_path / "out").iterdir()):
+        loaded = Result.load(folder)  # the sha256 checks pass through the links
+        assert loaded.call.images[0].data == sent
+
+
+def test_a_linked_input_is_not_reused_once_its_file_was_replaced(tmp_path: Path) -> None:
+    from imagewright._files import Seen, write_once
+
+    seen = Seen()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
+    write_once(tmp_path / "a" / "s.png", b"first", "d1", seen)
+    write_once(tmp_path / "b" / "s.png", b"first", "d1", seen)
+    assert (tmp_path / "b" / "s.png").stat().st_ino == (tmp_path / "a" / "s.png").stat().st_ino
+    # Someone writes other bytes over the first file (a new inode): it is no longer a copy.
+    (tmp_path / "a" / "s.png").unlink()
+    (tmp_path / "a" / "s.png").write_bytes(b"other")
+    write_once(tmp_path / "c" / "s.png", b"first", "d1", seen)
+    assert (tmp_path / "c" / "s.png").read_bytes() == b"first"
+    assert (tmp_path / "b" / "s.png").read_bytes() == b"first"

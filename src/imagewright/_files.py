@@ -9,6 +9,7 @@ written the same way: to a temporary name in the same folder, fsynced, then rena
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "Seen",
     "add_png_text",
     "atomic_write",
     "b64_marker",
@@ -32,6 +34,7 @@ __all__ = [
     "sha256",
     "strip_png_text",
     "write_json",
+    "write_once",
 ]
 
 _PREFIX = "imagewright:"
@@ -87,6 +90,55 @@ def atomic_write(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class Seen:
+    """Input files written in one run (sha256 -> path and its stat when written), shared by
+    the threads that save; one lock per digest, so the first save writes and the others link."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[Path, os.stat_result]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def lock(self, digest: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(digest, threading.Lock())
+
+
+def write_once(path: Path, data: bytes, digest: str, seen: Seen | None) -> None:
+    """Write ``data`` to ``path`` atomically; with ``seen``, hard-link the file an earlier save
+    of the same run wrote for the same bytes instead (one copy on disk for a photo edited a
+    thousand times). The earlier file is used only if it is still the one written (same inode,
+    size and mtime); a link that cannot be made (another disk, no links) writes the bytes."""
+    if seen is None:
+        atomic_write(path, data)
+        return
+    with seen.lock(digest):
+        if (earlier := seen.files.get(digest)) is not None and _link(*earlier, path):
+            return
+        atomic_write(path, data)
+        with contextlib.suppress(OSError):  # removed under our feet: just no reuse
+            seen.files[digest] = (path, os.stat(path))
+
+
+def _link(src: Path, stat: os.stat_result, path: Path) -> bool:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        now = os.stat(src)
+        if (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) != (
+            stat.st_ino,
+            stat.st_dev,
+            stat.st_size,
+            stat.st_mtime_ns,
+        ):
+            return False
+        os.link(src, tmp)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
 
 
 def read_checked(

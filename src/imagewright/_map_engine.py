@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._files import Seen
 from ._map_items import Item, compile_item, parse_item, transport_options
 from .errors import BudgetExceededError, NotResentError, Problem, ValidationError
 from .ledger import Ledger
@@ -176,6 +177,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         self.limiter = Limiter(self.concurrency)
         self._work = ThreadPoolExecutor(4, thread_name_prefix="imagewright-map-io")
+        self._seen = Seen()  # inputs saved by this run (hard-linked when seen again)
         self._sender = self._make_sender(loop)
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.concurrency)
         self._emitted = 0
@@ -400,7 +402,9 @@ class Engine:
         if folder is None:
             return
         try:
-            saved = await self._io(_save, result, folder, overwrite=self.save_to is None)
+            saved = await self._io(
+                _save, result, folder, overwrite=self.save_to is None, seen=self._seen
+            )
         except Exception as exc:  # the result is still returned; the ledger says what happened
             if self.ledger is not None:
                 note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
@@ -421,16 +425,20 @@ class Engine:
 _EMPTY = Item(0, None, None, "generate", None, {})
 
 
-def _save(result: Result, folder: Path, *, overwrite: bool) -> Path:
+def _save(result: Result, folder: Path, *, overwrite: bool, seen: Seen) -> Path:
     """Save without replacing another request's result: a taken name gets the fingerprint.
 
     No diff and no contract checks: computing them (SSIM, and decoding every output) while
-    results pile up was the cost of a ledger; a loaded result computes them when asked."""
+    results pile up was the cost of a ledger; a loaded result computes them when asked. An
+    input already saved by this run is hard-linked, not written again (``seen``)."""
+    from ._receipts import save_result
+
+    lean: dict[str, Any] = {"pictures": False, "diff": False, "checks": False, "seen": seen}
     try:
-        return result.save(folder, overwrite=overwrite, pictures=False, diff=False, checks=False)
+        return save_result(result, folder, overwrite=overwrite, **lean)
     except FileExistsError:
         other = folder.with_name(f"{folder.name}-{result.call.fingerprint[:8]}")
-        return result.save(other, overwrite=True, pictures=False, diff=False, checks=False)
+        return save_result(result, other, overwrite=True, **lean)
 
 
 def _may_have_been_billed(exc: BaseException) -> bool:

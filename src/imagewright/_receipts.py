@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._files import (
+    Seen,
     add_png_text,
     atomic_write,
     b64_marker,
@@ -27,6 +28,7 @@ from ._files import (
     read_checked,
     sha256,
     strip_png_text,
+    write_once,
 )
 from .errors import IntegrityError
 from .images import sniff_format
@@ -199,9 +201,13 @@ def save_result(
     pictures: bool | None = None,
     diff: bool = True,
     checks: bool = True,
+    seen: Seen | None = None,
 ) -> Path:
     """Write ``result`` into ``folder``; the receipt goes last, then an earlier result's
-    leftovers are removed (``overwrite``; without it a folder holding one is refused)."""
+    leftovers are removed (``overwrite``; without it a folder holding one is refused).
+
+    ``seen``: input files (source, mask, markup) written by earlier saves of one run, which
+    identical inputs hard-link instead of writing again (see ``write_once``)."""
     from ._display import comparison, png_bytes
     from ._folders import earlier_files, refuse_older, remove_stale
 
@@ -218,11 +224,12 @@ def save_result(
             atomic_write(folder / entry["raw_file"], o.raw)
     call = result.call
     for im, entry in zip(call.images, rec["call"]["images"], strict=True):
-        atomic_write(folder / entry["file"], im.data)
+        write_once(folder / entry["file"], im.data, entry["sha256"], seen)
     for name in ("mask", "markup"):
         enc = getattr(call, name)
         if enc is not None:
-            atomic_write(folder / rec["call"][name]["file"], enc.data)
+            entry = rec["call"][name]
+            write_once(folder / entry["file"], enc.data, entry["sha256"], seen)
     for p, entry in zip(result.partial_images, rec["partial_images"], strict=True):
         atomic_write(folder / entry["file"], p.data)
     for d, name in zip(result.diffs if diff else (), rec["pictures"]["diff"], strict=True):
