@@ -48,6 +48,7 @@ class _Shards(Generic[T]):
         limits: httpx2.Limits,
         shard_size: int,
         prepare: Callable[[T], object],
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         total = limits.max_connections or 1000
         self.size = max(1, min(shard_size, total))
@@ -62,7 +63,7 @@ class _Shards(Generic[T]):
         self.made: list[T | None] = [None] * count
         self.busy = [0] * count
         self.lock = threading.Lock()
-        self.ssl_context: ssl.SSLContext | None = None
+        self.ssl_context = ssl_context
 
     def acquire(self) -> tuple[int, T]:
         with self.lock:
@@ -142,8 +143,7 @@ class _Sharded(Generic[T]):
         prepare: Callable[[T], object] = _nothing_with,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._shards: _Shards[T] = _Shards(self._factory, limits, shard_size, prepare)
-        self._shards.ssl_context = ssl_context
+        self._shards: _Shards[T] = _Shards(self._factory, limits, shard_size, prepare, ssl_context)
 
     @property
     def shards(self) -> list[T]:
