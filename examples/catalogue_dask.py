@@ -71,6 +71,11 @@ def main(out: Path) -> None:
             for name, path in shots.items()
             for i, scene in enumerate(SCENES)
         ]
+        # Dask's worker profiler samples sys._current_frames() every 10 ms, which can deadlock
+        # a worker on CPython 3.11 (a garbage collection inside that call); it is not needed.
+        import dask.config
+
+        stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
         cluster = stack.enter_context(
             LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
         )

@@ -88,6 +88,13 @@ def test_dask_map_bills_each_request_once_after_a_worker_is_killed(
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)  # workers read their own key; none is pickled
     monkeypatch.setenv("PYTHONPATH", SRC)
+    # Dask's worker profiler calls sys._current_frames() every 10 ms; on CPython 3.11 a
+    # garbage collection inside that call can deadlock the worker (seen once in CI: every
+    # thread waiting for the GIL). The profiler is off for the workers (env and config).
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
+    import dask
+
+    monkeypatch.setitem(dask.config.config["distributed"]["worker"]["profile"], "enabled", False)
     prompts = [f'a label that says "{i}"' for i in range(100)]
     ledger = tmp_path / "run.ledger"
     killed: list[int] = []
