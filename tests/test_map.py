@@ -272,3 +272,61 @@ def test_a_linked_input_is_not_reused_once_its_file_was_replaced(tmp_path: Path)
     write_once(tmp_path / "c" / "s.png", b"first", "d1", seen)
     assert (tmp_path / "c" / "s.png").read_bytes() == b"first"
     assert (tmp_path / "b" / "s.png").read_bytes() == b"first"
+
+
+async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: Any) -> None:
+    # Answers that arrive together are read by at most READS requests at once (the rest wait
+    # in the socket buffers), so a batch's memory is not concurrency x answer size.
+    import asyncio
+    import threading
+
+    from imagewright import _map_engine
+
+    seen = {"reads": 0, "now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def count(delta: int) -> None:
+        with lock:
+            seen["now"] += delta
+            seen["most"] = max(seen["most"], seen["now"])
+            seen["reads"] += delta > 0
+
+    class CountedThreads(threading.Semaphore):
+        def acquire(self, *args: Any, **kwargs: Any) -> bool:
+            got = super().acquire(*args, **kwargs)
+            count(+1)
+            return got
+
+        def release(self, n: int = 1) -> None:
+            count(-1)
+            super().release(n)
+
+        __enter__ = acquire
+
+        def __exit__(self, *exc: object) -> None:
+            self.release()
+
+    class CountedTasks(asyncio.Semaphore):
+        async def acquire(self) -> bool:
+            got = await super().acquire()
+            count(+1)
+            return got
+
+        def release(self) -> None:
+            count(-1)
+            super().release()
+
+    made: list[int] = []
+
+    def gate(threaded: bool, n: int) -> Any:
+        made.append(n)
+        return CountedThreads(2) if threaded else CountedTasks(2)
+
+    monkeypatch.setattr(_map_engine, "read_gate", gate)
+    client = make_client.sandbox(latency=0.2)
+    outs, summary = await run_map(client, prompts(12), concurrency=6, quality="low")
+    assert summary.succeeded == 12
+    assert made == [min(6, _map_engine.READS)]  # never more readers than requests in flight
+    assert seen["reads"] == 12  # every answer was read under the gate...
+    assert 1 <= seen["most"] <= 2  # ...and never more than its size at once
+    assert seen["now"] == 0

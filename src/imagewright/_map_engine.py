@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,12 +31,18 @@ if TYPE_CHECKING:
     from .calls import ApiCall
     from .client import BaseClient
 
-__all__ = ["Engine", "Limiter"]
+__all__ = ["READS", "Engine", "Limiter", "read_gate"]
 
 T = TypeVar("T")
 Sender = Callable[["ApiCall", "SendOptions"], Awaitable[Result]]
 
 _POLL_S = 0.2  # how often to look again at a request another process is sending
+READS = 8
+"""At most this many answers are read (and decoded) at once; the others wait, still in the
+kernel's socket buffers. Answers that all arrive together (a batch sent at once to a server
+that takes as long for each) would otherwise be read side by side, each growing its own
+multi-megabyte buffer: at concurrency 64 and 2048x2048 images, 64 x 6.4 MB half-read at the
+peak. Reading them a few at a time takes the same CPU, so the same time."""
 _END = object()
 
 
@@ -179,6 +186,7 @@ class Engine:
         self._work = ThreadPoolExecutor(4, thread_name_prefix="imagewright-map-io")
         self._seen = Seen()  # inputs saved by this run (hard-linked when seen again)
         self._sender = self._make_sender(loop)
+        self._reads = read_gate(self.threaded, min(self.concurrency, READS))
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.concurrency)
         self._emitted = 0
         self._window = asyncio.Condition()
@@ -371,6 +379,7 @@ class Engine:
             loop.call_soon_threadsafe(limiter.on_status, status, after)
 
         opts.on_status = seen
+        opts.read_gate = self._reads
         if self.ledger is not None:
             await self._io(self.ledger.sending, fp)
         self.sent += 1
@@ -423,6 +432,11 @@ class Engine:
 
 
 _EMPTY = Item(0, None, None, "generate", None, {})
+
+
+def read_gate(threaded: bool, n: int) -> threading.Semaphore | asyncio.Semaphore:
+    """The semaphore held while an answer is read: a thread's for the sync client."""
+    return threading.Semaphore(n) if threaded else asyncio.Semaphore(n)
 
 
 def _save(result: Result, folder: Path, *, overwrite: bool, seen: Seen) -> Path:

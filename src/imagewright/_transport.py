@@ -27,13 +27,16 @@ Every attempt of one call carries the same ``Idempotency-Key``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import email.utils
 import json
 import logging
 import math
 import random
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -102,6 +105,9 @@ class SendOptions:
     on_status: Callable[[int, float | None], None] | None = None
     """Told of every error status (and its ``retry-after`` seconds), before any retry: how
     ``map`` sees 429s to adapt its concurrency."""
+    read_gate: threading.Semaphore | asyncio.Semaphore | None = None
+    """Held while an answer's body is read and decoded (``threading`` for the sync client,
+    ``asyncio`` for the async one): how ``map`` keeps few answers half-read at once."""
 
 
 def build_request(
@@ -632,17 +638,23 @@ def send(
         raise
     if call.stream:
         return _iter_stream(response, call, started, attempts)
-    try:
-        with deadline(opts.timeout.read):
-            content = response.read()
-    except httpx2.RequestError as exc:
-        raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
-    finally:
-        response.close()
-    build, _ = _reader(call)
-    return build(
-        call, parse_json(response, content), response=response, started=started, attempts=attempts
-    )
+    gate = opts.read_gate
+    with gate if isinstance(gate, threading.Semaphore) else contextlib.nullcontext():
+        try:
+            with deadline(opts.timeout.read):
+                content = response.read()
+        except httpx2.RequestError as exc:
+            raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
+        finally:
+            response.close()
+        build, _ = _reader(call)
+        return build(
+            call,
+            parse_json(response, content),
+            response=response,
+            started=started,
+            attempts=attempts,
+        )
 
 
 def _iter_stream(
@@ -705,17 +717,23 @@ async def asend(
         raise
     if call.stream:
         return _aiter_stream(response, call, started, attempts)
-    try:
-        with deadline(opts.timeout.read):
-            content = await response.aread()
-    except httpx2.RequestError as exc:
-        raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
-    finally:
-        await response.aclose()
-    build, _ = _reader(call)
-    return build(
-        call, parse_json(response, content), response=response, started=started, attempts=attempts
-    )
+    gate = opts.read_gate
+    async with gate if isinstance(gate, asyncio.Semaphore) else contextlib.nullcontext():
+        try:
+            with deadline(opts.timeout.read):
+                content = await response.aread()
+        except httpx2.RequestError as exc:
+            raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
+        finally:
+            await response.aclose()
+        build, _ = _reader(call)
+        return build(
+            call,
+            parse_json(response, content),
+            response=response,
+            started=started,
+            attempts=attempts,
+        )
 
 
 async def _aiter_stream(
