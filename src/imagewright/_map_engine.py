@@ -184,6 +184,9 @@ class Engine:
         loop = asyncio.get_running_loop()
         self.limiter = Limiter(self.concurrency)
         self._work = ThreadPoolExecutor(4, thread_name_prefix="imagewright-map-io")
+        # Saves write megabytes and fsync them: their own threads, so that compiling and
+        # claiming the next requests never waits behind a disk.
+        self._saves = ThreadPoolExecutor(4, thread_name_prefix="imagewright-map-save")
         self._seen = Seen()  # inputs saved by this run (hard-linked when seen again)
         self._sender = self._make_sender(loop)
         self._reads = read_gate(self.threaded, min(self.concurrency, READS))
@@ -223,6 +226,7 @@ class Engine:
             self._t1 = time.monotonic()
             self.bar.close()
             self._work.shutdown(wait=False)
+            self._saves.shutdown(wait=False)
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
 
@@ -244,10 +248,12 @@ class Engine:
 
         return threaded
 
-    async def _io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _io(
+        self, fn: Callable[..., T], *args: Any, pool: ThreadPoolExecutor | None = None, **kw: Any
+    ) -> T:
         """Run blocking work (compile, disk, ledger) off the loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._work, lambda: fn(*args, **kwargs))
+        return await loop.run_in_executor(pool or self._work, lambda: fn(*args, **kw))
 
     async def _heartbeat(self) -> None:
         assert self.ledger is not None
@@ -412,7 +418,12 @@ class Engine:
             return
         try:
             saved = await self._io(
-                _save, result, folder, overwrite=self.save_to is None, seen=self._seen
+                _save,
+                result,
+                folder,
+                overwrite=self.save_to is None,
+                seen=self._seen,
+                pool=self._saves,
             )
         except Exception as exc:  # the result is still returned; the ledger says what happened
             if self.ledger is not None:

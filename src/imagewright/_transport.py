@@ -647,14 +647,17 @@ def send(
             raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
         finally:
             response.close()
-        build, _ = _reader(call)
-        return build(
-            call,
-            parse_json(response, content),
-            response=response,
-            started=started,
-            attempts=attempts,
-        )
+        return _built(call, response, content, started, attempts)
+
+
+def _built(
+    call: ApiCall, response: httpx2.Response, content: bytes, started: float, attempts: int
+) -> Result:
+    """The ``Result`` of a whole answer (its body read)."""
+    build, _ = _reader(call)
+    return build(
+        call, parse_json(response, content), response=response, started=started, attempts=attempts
+    )
 
 
 def _iter_stream(
@@ -726,14 +729,7 @@ async def asend(
             raise _stamp(_body_read_error(exc, response, opts), attempts) from exc
         finally:
             await response.aclose()
-        build, _ = _reader(call)
-        return build(
-            call,
-            parse_json(response, content),
-            response=response,
-            started=started,
-            attempts=attempts,
-        )
+        return _built(call, response, content, started, attempts)
 
 
 async def _aiter_stream(
