@@ -166,6 +166,45 @@ async def test_a_bad_request_in_a_generator_is_its_own_failure(make_client: Any)
     assert (summary.requests, summary.succeeded, summary.failed) == (3, 2, 1)
 
 
+async def test_a_request_with_a_bad_transport_option_is_refused_or_its_own_failure(
+    make_client: Any,
+) -> None:
+    client = make_client.sandbox()
+    # In a list: refused before anything is sent, naming the request.
+    for bad in ({"timeout": "x"}, {"max_retries": -3}, {"verify_text": True}):
+        with pytest.raises(imagewright.ValidationError, match=r"requests\[1\]"):
+            client.client.map(["a fox", ("an owl", bad)], progress=False)
+    assert client.client.sandbox_engine.requests == 0
+    # From a generator: its own failure (not sent), never a missing outcome.
+    requests = (r for r in ["a fox", ("an owl", {"timeout": "x"}), "a cat"])
+    outs, summary = await run_map(client, requests, quality="low", ordered=True)
+    assert [type(o).__name__ for o in outs] == ["Result", "Failure", "Result"]
+    assert outs[1].status == "failed"
+    assert not outs[1].may_have_been_billed
+    assert "timeout" in str(outs[1].error)
+    assert (summary.requests, summary.sent, summary.succeeded, summary.failed) == (3, 2, 2, 1)
+
+
+async def test_a_ledger_that_fails_mid_batch_still_gives_one_outcome_per_request(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from imagewright.ledger import Ledger
+
+    def broken(self: Ledger, fingerprint: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Ledger, "sending", broken)
+    client = make_client.sandbox()
+    outs, summary = await run_map(client, prompts(3), ledger=tmp_path / "l", quality="low")
+    assert len(outs) == 3
+    assert all(isinstance(o, Failure) and o.status == "failed" for o in outs)
+    assert all("disk I/O error" in str(o.error) for o in outs)
+    assert summary.failed == 3
+    assert client.client.sandbox_engine.requests == 0
+
+
 async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path: Path) -> None:
     client = make_client.sandbox(latency=0.05)
     ledger = tmp_path / "l"
@@ -324,7 +363,7 @@ async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: A
 
     monkeypatch.setattr(_map_engine, "read_gate", gate)
     client = make_client.sandbox(latency=0.2)
-    outs, summary = await run_map(client, prompts(12), concurrency=6, quality="low")
+    _, summary = await run_map(client, prompts(12), concurrency=6, quality="low")
     assert summary.succeeded == 12
     assert made == [min(6, _map_engine.READS)]  # never more readers than requests in flight
     assert seen["reads"] == 12  # every answer was read under the gate...

@@ -9,6 +9,7 @@ client runs its ``_send`` in a thread pool sized to the concurrency.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
 import threading
@@ -20,7 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._files import Seen
 from ._map_items import Item, compile_item, parse_item, transport_options
-from .errors import BudgetExceededError, NotResentError, Problem, ValidationError
+from .errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    NotResentError,
+    Problem,
+    ValidationError,
+)
 from .ledger import Ledger
 from .mapping import Failure, MapSummary, Outcome
 from .pricing import Budget, estimate_call
@@ -140,6 +147,9 @@ class Engine:
         first = None
         if isinstance(requests, Sequence):
             parsed = [parse_item(i, r) for i, r in enumerate(requests)]
+            for item in parsed:
+                if item.options:
+                    self._checked_options(item)  # a request's bad timeout: now, not later
             first = parsed[0] if parsed else None
         self._first = (0, compile_item(client, first, options)) if first is not None else None
         self.sent = self.succeeded = self.reused = self.failed = self.ambiguous = 0
@@ -189,6 +199,7 @@ class Engine:
         self._reads = read_gate(self.threaded, min(self.concurrency, READS))
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.concurrency)
         self._emitted = 0
+        self._sending: set[int] = set()  # requests that reached the API (may be billed)
         self._window = asyncio.Condition()
         self.bar = Progress(self, self.total, enabled=self.progress)
         self._t0 = time.monotonic()
@@ -282,15 +293,35 @@ class Engine:
         async with self._window:
             await self._window.wait_for(lambda: index < self._emitted + 2 * self.concurrency)
 
+    def _checked_options(self, item: Item) -> SendOptions:
+        """The request's transport options (timeout, max_retries...), checked: a
+        ``ValidationError`` naming ``requests[i]`` when one is refused."""
+        where = f"requests[{item.index}]"
+        try:
+            return self.client._send_options(transport_options(item, self.options))
+        except ValidationError as exc:
+            raise ValidationError(
+                [dataclasses.replace(p, param=f"{where}.{p.param}") for p in exc.problems]
+            ) from exc
+        except ConfigurationError as exc:
+            own = transport_options(item, {})
+            raise ValidationError(Problem(where, own, str(exc))) from exc
+
     async def _one(self, index: int, item: Item | Failure) -> None:
         assert self.limiter is not None
         try:
-            outcome = item if isinstance(item, Failure) else await self._process(item)
+            try:
+                outcome = item if isinstance(item, Failure) else await self._process(item)
+            except Exception as exc:  # never a missing outcome: what went wrong is its failure
+                billed = index in self._sending
+                status: Any = "ambiguous" if billed else "failed"
+                outcome = Failure(index, item.key, item.request, exc, billed, status)
             if isinstance(outcome, Failure):
                 self._count_failure(outcome)
             if not self._closing:
                 await self._queue.put((index, outcome))
         finally:
+            self._sending.discard(index)
             await self.limiter.release()
 
     def _count_failure(self, failure: Failure) -> None:
@@ -307,6 +338,7 @@ class Engine:
 
         try:
             call = await self._compiled(item)
+            opts = self._checked_options(item)
         except Exception as exc:
             return fail(exc, False, "failed")
         fp = call.fingerprint
@@ -328,7 +360,7 @@ class Engine:
             if self.ledger is not None:
                 await self._io(self.ledger.release, fp)
             return fail(exc, False, "not_sent", fp)
-        return await self._send(item, call, held, fail)
+        return await self._send(item, call, opts, held, fail)
 
     async def _compiled(self, item: Item) -> ApiCall:
         if self._first is not None and self._first[0] == item.index:
@@ -367,12 +399,16 @@ class Engine:
             await self.limiter.acquire()
 
     async def _send(
-        self, item: Item, call: ApiCall, held: Any, fail: Callable[..., Failure]
+        self,
+        item: Item,
+        call: ApiCall,
+        opts: SendOptions,
+        held: Any,
+        fail: Callable[..., Failure],
     ) -> Outcome:
         assert self.limiter is not None
         fp = call.fingerprint
         loop = asyncio.get_running_loop()
-        opts = self.client._send_options(transport_options(item, self.options))
         limiter = self.limiter
 
         def seen(status: int, after: float | None) -> None:
@@ -382,6 +418,7 @@ class Engine:
         opts.read_gate = self._reads
         if self.ledger is not None:
             await self._io(self.ledger.sending, fp)
+        self._sending.add(item.index)
         self.sent += 1
         self.bar.in_flight(+1)
         try:
