@@ -223,6 +223,49 @@ async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path
     assert client.client.sandbox_engine.billed_images == 12
 
 
+async def test_ctrl_c_stops_the_run_and_keeps_what_was_paid_for(
+    make_client: Any, tmp_path: Path
+) -> None:
+    import asyncio
+    import os
+    import signal
+    import threading
+
+    client = make_client.sandbox(latency=0.3)
+    ledger = tmp_path / "l"
+    run = client.client.map(prompts(12), ledger=ledger, concurrency=4, progress=False)
+    got: list[Any] = []
+    if client.is_async:  # Ctrl-C in asyncio.run cancels the task iterating the run
+
+        async def consume() -> None:
+            async for outcome in run:
+                got.append(outcome)
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.45)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        # A plain script's Ctrl-C (the test's event loop has its own SIGINT handler)
+        handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+        timer = threading.Timer(0.45, os.kill, (os.getpid(), signal.SIGINT))
+        try:
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                got.extend(run)
+        finally:
+            timer.join()
+            signal.signal(signal.SIGINT, handler)
+        assert not [t for t in threading.enumerate() if t.name == "imagewright-map"]
+    billed = client.client.sandbox_engine.billed_images
+    assert len(got) < billed < 12  # requests in flight at the Ctrl-C finished and are kept
+    _, summary = await run_map(client, prompts(12), ledger=ledger, concurrency=4)
+    assert summary.reused == billed
+    assert summary.ambiguous == 0
+    assert client.client.sandbox_engine.billed_images == 12
+
+
 async def test_map_saves_edits_without_computing_the_diff_and_load_recomputes_it(
     make_client: Any, image_files: list[Path], tmp_path: Path
 ) -> None:
