@@ -223,6 +223,21 @@ async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path
     assert client.client.sandbox_engine.billed_images == 12
 
 
+async def test_stopping_early_does_not_blame_the_budget(make_client: Any) -> None:
+    client = make_client.sandbox(latency=0.1)
+    run = client.client.map(prompts(24), concurrency=4, progress=False, quality="low")
+    if client.is_async:
+        async for _ in run:
+            break
+    else:
+        for _ in run:
+            break
+    summary = run.summary
+    assert summary.sent == client.client.sandbox_engine.requests
+    assert summary.not_sent == ()  # no budget was set: the caller stopped the run
+    assert "budget" not in str(summary)
+
+
 async def test_ctrl_c_stops_the_run_and_keeps_what_was_paid_for(
     make_client: Any, tmp_path: Path
 ) -> None:

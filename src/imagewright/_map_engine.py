@@ -326,7 +326,8 @@ class Engine:
 
     def _count_failure(self, failure: Failure) -> None:
         if failure.status == "not_sent":
-            self.not_sent.append(failure.index)
+            if isinstance(failure.error, BudgetExceededError):  # not a run stopped early
+                self.not_sent.append(failure.index)
         elif failure.status == "ambiguous":
             self.ambiguous += 1
         else:
@@ -346,8 +347,17 @@ class Engine:
             early = await self._claim(item, fp)
             if early is not None:
                 return early
+        if self._closing:  # the caller left the loop: not sent, and not the budget's doing
+            if self.ledger is not None:
+                await self._io(self.ledger.release, fp)
+            return fail(
+                RuntimeError("the run was stopped before this request was sent"),
+                False,
+                "not_sent",
+                fp,
+            )
         try:
-            if self._stopped or self._closing:
+            if self._stopped:
                 raise BudgetExceededError(
                     "the batch's budget was reached before this request; nothing was sent",
                     estimate_usd=0.0,
