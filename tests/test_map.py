@@ -82,6 +82,20 @@ async def test_budget_stops_sending_and_says_what_was_not_sent(make_client: Any)
     assert "not sent (budget): requests 3, 4" in str(summary)
 
 
+async def test_the_clients_own_budget_stops_a_map_like_budget_does(make_client: Any) -> None:
+    one = imagewright.Client.sandbox().estimate(prompts(1)[0], quality="low", size="1024x1024")
+    client = make_client.sandbox()
+    client.client.budget = imagewright.Budget(one.high_usd * 2.5)
+    outs, summary = await run_map(
+        client, prompts(6), concurrency=1, quality="low", size="1024x1024", ordered=True
+    )
+    assert summary.succeeded == client.client.sandbox_engine.billed_images == 2
+    assert summary.sent == 2  # what reached the API, not what the client refused
+    assert summary.not_sent == (2, 3, 4, 5)
+    assert all(o.status == "not_sent" for o in outs[2:])
+    assert summary.failed == 0
+
+
 async def test_ledger_rerun_returns_paid_results_from_disk(
     make_client: Any, tmp_path: Path
 ) -> None:

@@ -437,6 +437,13 @@ class Engine:
             if self.ledger is not None:
                 self.ledger.failed(fp, "cancelled while sending", may_have_been_billed=True)
             raise
+        except BudgetExceededError as exc:  # the client's own budget refused it: not sent
+            self.sent -= 1
+            self._stopped = True
+            if self.ledger is not None:
+                await self._io(self.ledger.failed, fp, exc, may_have_been_billed=False)
+            self.client._settle(held, error=exc)
+            return fail(exc, False, "not_sent", fp)
         except Exception as exc:
             billed = _may_have_been_billed(exc)
             self.client._settle(held, error=exc)
