@@ -155,6 +155,8 @@ async def test_bad_input_is_refused_before_anything_is_sent(make_client: Any) ->
         await _maybe(session.edit("x", size="13x7"))
     with pytest.raises(ValidationError, match="partial_images=2: a session's edits are not"):
         await _maybe(session.edit("x", partial_images=2))
+    with pytest.raises(ValidationError, match="stream=True: a session's edits are not"):
+        client.client.session(_source(), stream=True)  # a default no edit could use
     assert _engine(client).billed_images == 0
     assert session.steps == ()
 

@@ -114,6 +114,7 @@ class BaseSession:
             # Every option is checked now, before the first edit is paid for.
             from .client import _split
 
+            self._options(model, {})  # stream defaults no edit could use
             body, _ = _split(self.options)
             client.compile_edit(EditRequest(encoded.data, "check"), model=model, **body)
 
