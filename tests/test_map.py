@@ -144,6 +144,30 @@ async def test_save_to_names_folders_by_key_or_index(make_client: Any, tmp_path:
     assert loaded.quality is not None
 
 
+async def test_bad_folders_are_refused_and_an_unsaved_result_says_so(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagewright import _map_engine
+
+    client = make_client.sandbox()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(imagewright.ValidationError, match=r"save_to=.*a-file.*not a folder"):
+        client.client.map(["a fox"], save_to=tmp_path / "a-file")
+    with pytest.raises(imagewright.ValidationError, match=r"ledger=.*a-file.*ledger"):
+        client.client.map(["a fox"], ledger=tmp_path / "a-file")
+    with pytest.raises(imagewright.ValidationError, match=r"ledger=.*a folder"):
+        client.client.map(["a fox"], ledger=tmp_path)
+    assert client.client.sandbox_engine.requests == 0
+
+    def disk_full(*args: Any, **kwargs: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_map_engine, "_save", disk_full)
+    with pytest.warns(imagewright.ImagewrightWarning, match="not saved.*No space left"):
+        (result,), _ = await run_map(client, ["a fox"], save_to=tmp_path / "out", quality="low")
+    assert isinstance(result, Result)  # paid for: still returned
+
+
 async def test_edits_and_per_request_options(make_client: Any, image_files: list[Path]) -> None:
     client = make_client.sandbox()
     requests = [

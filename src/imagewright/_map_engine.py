@@ -12,8 +12,10 @@ import asyncio
 import dataclasses
 import math
 import os
+import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +26,7 @@ from ._map_items import Item, compile_item, parse_item, transport_options
 from .errors import (
     BudgetExceededError,
     ConfigurationError,
+    ImagewrightWarning,
     NotResentError,
     Problem,
     ValidationError,
@@ -137,7 +140,7 @@ class Engine:
         self.save_to = Path(save_to) if save_to is not None else None
         self._owns_ledger = ledger is not None and not isinstance(ledger, Ledger)
         self.ledger: Ledger | None = (
-            ledger if isinstance(ledger, Ledger) or ledger is None else Ledger(ledger)
+            ledger if isinstance(ledger, Ledger) or ledger is None else _open_ledger(ledger)
         )
         client._send_options(transport_options(_EMPTY, options))  # no key, bad retries: now
         self.total = len(requests) if isinstance(requests, Sequence) else None
@@ -469,9 +472,14 @@ class Engine:
                 _save, result, folder, overwrite=self.save_to is None, seen=self._seen
             )
         except Exception as exc:  # the result is still returned; the ledger says what happened
+            note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
             if self.ledger is not None:
-                note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
                 await self._io(self.ledger.failed, fp, note, may_have_been_billed=True)
+            warnings.warn(
+                f"map: request {item.name} was not saved to {folder}/ ({note})",
+                ImagewrightWarning,
+                stacklevel=1,
+            )
             return
         if self.ledger is not None:
             cost = result.cost.total_usd if result.cost is not None else None
@@ -486,6 +494,20 @@ class Engine:
 
 
 _EMPTY = Item(0, None, None, "generate", None, {})
+
+
+def _open_ledger(path: str | os.PathLike[str]) -> Ledger:
+    try:
+        return Ledger(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise ValidationError(
+            Problem(
+                "ledger",
+                str(path),
+                f"cannot be opened as a ledger ({type(exc).__name__}: {exc})",
+                "a new file (its folder is created), or a ledger an earlier map wrote",
+            )
+        ) from exc
 
 
 def read_gate(threaded: bool, n: int) -> threading.Semaphore | asyncio.Semaphore:
@@ -543,6 +565,14 @@ def _check_args(
     for name, value in (("save_to", save_to), ("ledger", ledger)):
         if value is not None and not isinstance(value, (str, os.PathLike, Ledger)):
             problems.append(Problem(name, value, "must be a folder or file path", "str or Path"))
+    if isinstance(save_to, (str, os.PathLike)) and Path(save_to).is_file():
+        problems.append(
+            Problem("save_to", str(save_to), "is a file, not a folder", "a folder path")
+        )
+    if isinstance(ledger, (str, os.PathLike)) and Path(ledger).is_dir():
+        problems.append(
+            Problem("ledger", str(ledger), "is a folder", "a file path, e.g. 'run.ledger'")
+        )
     if isinstance(save_to, Ledger):
         problems.append(Problem("save_to", save_to, "must be a folder path", "str or Path"))
     if problems:
