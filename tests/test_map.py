@@ -82,6 +82,20 @@ async def test_budget_stops_sending_and_says_what_was_not_sent(make_client: Any)
     assert "not sent (budget): requests 3, 4" in str(summary)
 
 
+async def test_the_clients_own_budget_stops_a_map_like_budget_does(make_client: Any) -> None:
+    one = imagewright.Client.sandbox().estimate(prompts(1)[0], quality="low", size="1024x1024")
+    client = make_client.sandbox()
+    client.client.budget = imagewright.Budget(one.high_usd * 2.5)
+    outs, summary = await run_map(
+        client, prompts(6), concurrency=1, quality="low", size="1024x1024", ordered=True
+    )
+    assert summary.succeeded == client.client.sandbox_engine.billed_images == 2
+    assert summary.sent == 2  # what reached the API, not what the client refused
+    assert summary.not_sent == (2, 3, 4, 5)
+    assert all(o.status == "not_sent" for o in outs[2:])
+    assert summary.failed == 0
+
+
 async def test_ledger_rerun_returns_paid_results_from_disk(
     make_client: Any, tmp_path: Path
 ) -> None:
@@ -130,6 +144,30 @@ async def test_save_to_names_folders_by_key_or_index(make_client: Any, tmp_path:
     assert loaded.quality is not None
 
 
+async def test_bad_folders_are_refused_and_an_unsaved_result_says_so(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagewright import _map_engine
+
+    client = make_client.sandbox()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(imagewright.ValidationError, match=r"save_to=.*a-file.*not a folder"):
+        client.client.map(["a fox"], save_to=tmp_path / "a-file")
+    with pytest.raises(imagewright.ValidationError, match=r"ledger=.*a-file.*ledger"):
+        client.client.map(["a fox"], ledger=tmp_path / "a-file")
+    with pytest.raises(imagewright.ValidationError, match=r"ledger=.*a folder"):
+        client.client.map(["a fox"], ledger=tmp_path)
+    assert client.client.sandbox_engine.requests == 0
+
+    def disk_full(*args: Any, **kwargs: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_map_engine, "_save", disk_full)
+    with pytest.warns(imagewright.ImagewrightWarning, match="not saved.*No space left"):
+        (result,), _ = await run_map(client, ["a fox"], save_to=tmp_path / "out", quality="low")
+    assert isinstance(result, Result)  # paid for: still returned
+
+
 async def test_edits_and_per_request_options(make_client: Any, image_files: list[Path]) -> None:
     client = make_client.sandbox()
     requests = [
@@ -166,6 +204,45 @@ async def test_a_bad_request_in_a_generator_is_its_own_failure(make_client: Any)
     assert (summary.requests, summary.succeeded, summary.failed) == (3, 2, 1)
 
 
+async def test_a_request_with_a_bad_transport_option_is_refused_or_its_own_failure(
+    make_client: Any,
+) -> None:
+    client = make_client.sandbox()
+    # In a list: refused before anything is sent, naming the request.
+    for bad in ({"timeout": "x"}, {"max_retries": -3}, {"verify_text": True}):
+        with pytest.raises(imagewright.ValidationError, match=r"requests\[1\]"):
+            client.client.map(["a fox", ("an owl", bad)], progress=False)
+    assert client.client.sandbox_engine.requests == 0
+    # From a generator: its own failure (not sent), never a missing outcome.
+    requests = (r for r in ["a fox", ("an owl", {"timeout": "x"}), "a cat"])
+    outs, summary = await run_map(client, requests, quality="low", ordered=True)
+    assert [type(o).__name__ for o in outs] == ["Result", "Failure", "Result"]
+    assert outs[1].status == "failed"
+    assert not outs[1].may_have_been_billed
+    assert "timeout" in str(outs[1].error)
+    assert (summary.requests, summary.sent, summary.succeeded, summary.failed) == (3, 2, 2, 1)
+
+
+async def test_a_ledger_that_fails_mid_batch_still_gives_one_outcome_per_request(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from imagewright.ledger import Ledger
+
+    def broken(self: Ledger, fingerprint: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Ledger, "sending", broken)
+    client = make_client.sandbox()
+    outs, summary = await run_map(client, prompts(3), ledger=tmp_path / "l", quality="low")
+    assert len(outs) == 3
+    assert all(isinstance(o, Failure) and o.status == "failed" for o in outs)
+    assert all("disk I/O error" in str(o.error) for o in outs)
+    assert summary.failed == 3
+    assert client.client.sandbox_engine.requests == 0
+
+
 async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path: Path) -> None:
     client = make_client.sandbox(latency=0.05)
     ledger = tmp_path / "l"
@@ -181,6 +258,64 @@ async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path
     # Everything billed was recorded and is returned from disk, not sent again.
     _, summary = await run_map(client, prompts(12), ledger=ledger, concurrency=4)
     assert summary.reused == billed
+    assert client.client.sandbox_engine.billed_images == 12
+
+
+async def test_stopping_early_does_not_blame_the_budget(make_client: Any) -> None:
+    client = make_client.sandbox(latency=0.1)
+    run = client.client.map(prompts(24), concurrency=4, progress=False, quality="low")
+    if client.is_async:
+        async for _ in run:
+            break
+    else:
+        for _ in run:
+            break
+    summary = run.summary
+    assert summary.sent == client.client.sandbox_engine.requests
+    assert summary.not_sent == ()  # no budget was set: the caller stopped the run
+    assert "budget" not in str(summary)
+
+
+async def test_ctrl_c_stops_the_run_and_keeps_what_was_paid_for(
+    make_client: Any, tmp_path: Path
+) -> None:
+    import asyncio
+    import os
+    import signal
+    import threading
+
+    client = make_client.sandbox(latency=0.3)
+    ledger = tmp_path / "l"
+    run = client.client.map(prompts(12), ledger=ledger, concurrency=4, progress=False)
+    got: list[Any] = []
+    if client.is_async:  # Ctrl-C in asyncio.run cancels the task iterating the run
+
+        async def consume() -> None:
+            async for outcome in run:
+                got.append(outcome)
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.45)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        # A plain script's Ctrl-C (the test's event loop has its own SIGINT handler)
+        handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+        timer = threading.Timer(0.45, os.kill, (os.getpid(), signal.SIGINT))
+        try:
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                got.extend(run)
+        finally:
+            timer.join()
+            signal.signal(signal.SIGINT, handler)
+        assert not [t for t in threading.enumerate() if t.name == "imagewright-map"]
+    billed = client.client.sandbox_engine.billed_images
+    assert len(got) < billed < 12  # requests in flight at the Ctrl-C finished and are kept
+    _, summary = await run_map(client, prompts(12), ledger=ledger, concurrency=4)
+    assert summary.reused == billed
+    assert summary.ambiguous == 0
     assert client.client.sandbox_engine.billed_images == 12
 
 
@@ -324,7 +459,7 @@ async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: A
 
     monkeypatch.setattr(_map_engine, "read_gate", gate)
     client = make_client.sandbox(latency=0.2)
-    outs, summary = await run_map(client, prompts(12), concurrency=6, quality="low")
+    _, summary = await run_map(client, prompts(12), concurrency=6, quality="low")
     assert summary.succeeded == 12
     assert made == [min(6, _map_engine.READS)]  # never more readers than requests in flight
     assert seen["reads"] == 12  # every answer was read under the gate...

@@ -155,6 +155,8 @@ async def test_bad_input_is_refused_before_anything_is_sent(make_client: Any) ->
         await _maybe(session.edit("x", size="13x7"))
     with pytest.raises(ValidationError, match="partial_images=2: a session's edits are not"):
         await _maybe(session.edit("x", partial_images=2))
+    with pytest.raises(ValidationError, match="stream=True: a session's edits are not"):
+        client.client.session(_source(), stream=True)  # a default no edit could use
     assert _engine(client).billed_images == 0
     assert session.steps == ()
 
@@ -271,6 +273,25 @@ async def test_replay_needs_a_client_of_its_own_kind(make_client: Any) -> None:
     other = imagewright.Client if make_client.kind == "async" else imagewright.AsyncClient
     with pytest.raises(TypeError, match=r"replay\(\) needs a"):
         await _maybe(session.replay(other.sandbox()))
+
+
+async def test_a_session_refuses_a_client_of_the_other_kind_before_sending(
+    make_client: Any, tmp_path: Path
+) -> None:
+    client, session = _start(make_client)
+    await _maybe(session.edit("one", mask=LEFT))
+    folder = session.save(tmp_path / "work")
+    other_kind = AsyncSession if make_client.kind == "sync" else Session
+    billed = _engine(client).billed_images
+    # An AsyncSession on a Client would pay for the edit, then fail to await it; a Session on
+    # an AsyncClient would record a coroutine as a step.
+    with pytest.raises(TypeError, match=r"client=.*needs an? (Async)?Client"):
+        other_kind.load(folder, client=client.client)
+    with pytest.raises(TypeError, match=r"client=.*needs an? (Async)?Client"):
+        other_kind(client.client, _source())
+    with pytest.raises(TypeError, match=r"client='x'"):
+        type(session).load(folder, client="x")
+    assert _engine(client).billed_images == billed
 
 
 # ---- save and load -----------------------------------------------------------------------------

@@ -9,10 +9,13 @@ client runs its ``_send`` in a thread pool sized to the concurrency.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
+import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +23,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._files import Seen
 from ._map_items import Item, compile_item, parse_item, transport_options
-from .errors import BudgetExceededError, NotResentError, Problem, ValidationError
+from .errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    ImagewrightWarning,
+    NotResentError,
+    Problem,
+    ValidationError,
+)
 from .ledger import Ledger
 from .mapping import Failure, MapSummary, Outcome
 from .pricing import Budget, estimate_call
@@ -130,7 +140,7 @@ class Engine:
         self.save_to = Path(save_to) if save_to is not None else None
         self._owns_ledger = ledger is not None and not isinstance(ledger, Ledger)
         self.ledger: Ledger | None = (
-            ledger if isinstance(ledger, Ledger) or ledger is None else Ledger(ledger)
+            ledger if isinstance(ledger, Ledger) or ledger is None else _open_ledger(ledger)
         )
         client._send_options(transport_options(_EMPTY, options))  # no key, bad retries: now
         self.total = len(requests) if isinstance(requests, Sequence) else None
@@ -140,6 +150,9 @@ class Engine:
         first = None
         if isinstance(requests, Sequence):
             parsed = [parse_item(i, r) for i, r in enumerate(requests)]
+            for item in parsed:
+                if item.options:
+                    self._checked_options(item)  # a request's bad timeout: now, not later
             first = parsed[0] if parsed else None
         self._first = (0, compile_item(client, first, options)) if first is not None else None
         self.sent = self.succeeded = self.reused = self.failed = self.ambiguous = 0
@@ -192,6 +205,7 @@ class Engine:
         self._reads = read_gate(self.threaded, min(self.concurrency, READS))
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.concurrency)
         self._emitted = 0
+        self._sending: set[int] = set()  # requests that reached the API (may be billed)
         self._window = asyncio.Condition()
         self.bar = Progress(self, self.total, enabled=self.progress)
         self._t0 = time.monotonic()
@@ -288,20 +302,41 @@ class Engine:
         async with self._window:
             await self._window.wait_for(lambda: index < self._emitted + 2 * self.concurrency)
 
+    def _checked_options(self, item: Item) -> SendOptions:
+        """The request's transport options (timeout, max_retries...), checked: a
+        ``ValidationError`` naming ``requests[i]`` when one is refused."""
+        where = f"requests[{item.index}]"
+        try:
+            return self.client._send_options(transport_options(item, self.options))
+        except ValidationError as exc:
+            raise ValidationError(
+                [dataclasses.replace(p, param=f"{where}.{p.param}") for p in exc.problems]
+            ) from exc
+        except ConfigurationError as exc:
+            own = transport_options(item, {})
+            raise ValidationError(Problem(where, own, str(exc))) from exc
+
     async def _one(self, index: int, item: Item | Failure) -> None:
         assert self.limiter is not None
         try:
-            outcome = item if isinstance(item, Failure) else await self._process(item)
+            try:
+                outcome = item if isinstance(item, Failure) else await self._process(item)
+            except Exception as exc:  # never a missing outcome: what went wrong is its failure
+                billed = index in self._sending
+                status: Any = "ambiguous" if billed else "failed"
+                outcome = Failure(index, item.key, item.request, exc, billed, status)
             if isinstance(outcome, Failure):
                 self._count_failure(outcome)
             if not self._closing:
                 await self._queue.put((index, outcome))
         finally:
+            self._sending.discard(index)
             await self.limiter.release()
 
     def _count_failure(self, failure: Failure) -> None:
         if failure.status == "not_sent":
-            self.not_sent.append(failure.index)
+            if isinstance(failure.error, BudgetExceededError):  # not a run stopped early
+                self.not_sent.append(failure.index)
         elif failure.status == "ambiguous":
             self.ambiguous += 1
         else:
@@ -313,6 +348,7 @@ class Engine:
 
         try:
             call = await self._compiled(item)
+            opts = self._checked_options(item)
         except Exception as exc:
             return fail(exc, False, "failed")
         fp = call.fingerprint
@@ -320,8 +356,17 @@ class Engine:
             early = await self._claim(item, fp)
             if early is not None:
                 return early
+        if self._closing:  # the caller left the loop: not sent, and not the budget's doing
+            if self.ledger is not None:
+                await self._io(self.ledger.release, fp)
+            return fail(
+                RuntimeError("the run was stopped before this request was sent"),
+                False,
+                "not_sent",
+                fp,
+            )
         try:
-            if self._stopped or self._closing:
+            if self._stopped:
                 raise BudgetExceededError(
                     "the batch's budget was reached before this request; nothing was sent",
                     estimate_usd=0.0,
@@ -334,7 +379,7 @@ class Engine:
             if self.ledger is not None:
                 await self._io(self.ledger.release, fp)
             return fail(exc, False, "not_sent", fp)
-        return await self._send(item, call, held, fail)
+        return await self._send(item, call, opts, held, fail)
 
     async def _compiled(self, item: Item) -> ApiCall:
         if self._first is not None and self._first[0] == item.index:
@@ -373,12 +418,16 @@ class Engine:
             await self.limiter.acquire()
 
     async def _send(
-        self, item: Item, call: ApiCall, held: Any, fail: Callable[..., Failure]
+        self,
+        item: Item,
+        call: ApiCall,
+        opts: SendOptions,
+        held: Any,
+        fail: Callable[..., Failure],
     ) -> Outcome:
         assert self.limiter is not None
         fp = call.fingerprint
         loop = asyncio.get_running_loop()
-        opts = self.client._send_options(transport_options(item, self.options))
         limiter = self.limiter
 
         def seen(status: int, after: float | None) -> None:
@@ -388,6 +437,7 @@ class Engine:
         opts.read_gate = self._reads
         if self.ledger is not None:
             await self._io(self.ledger.sending, fp)
+        self._sending.add(item.index)
         self.sent += 1
         self.bar.in_flight(+1)
         try:
@@ -396,6 +446,13 @@ class Engine:
             if self.ledger is not None:
                 self.ledger.failed(fp, "cancelled while sending", may_have_been_billed=True)
             raise
+        except BudgetExceededError as exc:  # the client's own budget refused it: not sent
+            self.sent -= 1
+            self._stopped = True
+            if self.ledger is not None:
+                await self._io(self.ledger.failed, fp, exc, may_have_been_billed=False)
+            self.client._settle(held, error=exc)
+            return fail(exc, False, "not_sent", fp)
         except Exception as exc:
             billed = _may_have_been_billed(exc)
             self.client._settle(held, error=exc)
@@ -426,9 +483,14 @@ class Engine:
                 pool=self._saves,
             )
         except Exception as exc:  # the result is still returned; the ledger says what happened
+            note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
             if self.ledger is not None:
-                note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
                 await self._io(self.ledger.failed, fp, note, may_have_been_billed=True)
+            warnings.warn(
+                f"map: request {item.name} was not saved to {folder}/ ({note})",
+                ImagewrightWarning,
+                stacklevel=1,
+            )
             return
         if self.ledger is not None:
             cost = result.cost.total_usd if result.cost is not None else None
@@ -443,6 +505,20 @@ class Engine:
 
 
 _EMPTY = Item(0, None, None, "generate", None, {})
+
+
+def _open_ledger(path: str | os.PathLike[str]) -> Ledger:
+    try:
+        return Ledger(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise ValidationError(
+            Problem(
+                "ledger",
+                str(path),
+                f"cannot be opened as a ledger ({type(exc).__name__}: {exc})",
+                "a new file (its folder is created), or a ledger an earlier map wrote",
+            )
+        ) from exc
 
 
 def read_gate(threaded: bool, n: int) -> threading.Semaphore | asyncio.Semaphore:
@@ -500,6 +576,14 @@ def _check_args(
     for name, value in (("save_to", save_to), ("ledger", ledger)):
         if value is not None and not isinstance(value, (str, os.PathLike, Ledger)):
             problems.append(Problem(name, value, "must be a folder or file path", "str or Path"))
+    if isinstance(save_to, (str, os.PathLike)) and Path(save_to).is_file():
+        problems.append(
+            Problem("save_to", str(save_to), "is a file, not a folder", "a folder path")
+        )
+    if isinstance(ledger, (str, os.PathLike)) and Path(ledger).is_dir():
+        problems.append(
+            Problem("ledger", str(ledger), "is a folder", "a file path, e.g. 'run.ledger'")
+        )
     if isinstance(save_to, Ledger):
         problems.append(Problem("save_to", save_to, "must be a folder path", "str or Path"))
     if problems:

@@ -153,6 +153,7 @@ class MapRun(_Run):
         thread = threading.Thread(target=loop.run_forever, name="imagewright-map", daemon=True)
         thread.start()
         outcomes = self._engine.run()
+        future = None
         try:
             while True:
                 future = asyncio.run_coroutine_threadsafe(_next(outcomes), loop)
@@ -162,7 +163,11 @@ class MapRun(_Run):
                     return
                 yield item
         finally:
-            asyncio.run_coroutine_threadsafe(outcomes.aclose(), loop).result()
+            # Interrupted while waiting for an outcome (Ctrl-C): cancel that wait; the run
+            # then stops sending and lets the requests in flight finish, as on a break.
+            if future is not None and not future.done():
+                future.cancel()
+            asyncio.run_coroutine_threadsafe(_close(outcomes), loop).result()
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
             loop.close()
@@ -171,6 +176,13 @@ class MapRun(_Run):
 
 async def _next(outcomes: AsyncGenerator[Outcome, None]) -> Outcome:
     return await outcomes.__anext__()
+
+
+async def _close(outcomes: AsyncGenerator[Outcome, None]) -> None:
+    """Close the run once a cancelled wait for its next outcome has finished cleaning up."""
+    while getattr(outcomes, "ag_running", False):  # its finally is still running
+        await asyncio.sleep(0.01)
+    await outcomes.aclose()
 
 
 class AsyncMapRun(_Run):

@@ -110,11 +110,38 @@ class BaseSession:
         self._branch = MAIN
         self._busy = False
         if client is not None:
+            self._check_client(client)
             # Every option is checked now, before the first edit is paid for.
             from .client import _split
 
+            self._options(model, {})  # stream defaults no edit could use
             body, _ = _split(self.options)
             client.compile_edit(EditRequest(encoded.data, "check"), model=model, **body)
+
+    @classmethod
+    def _client_class(cls) -> type[Any]:
+        from .client import BaseClient
+
+        return BaseClient
+
+    def _check_client(self, client: object) -> None:
+        """A session sends on a client of its own kind: an ``AsyncSession`` on a ``Client``
+        would pay for an edit and then fail to await it."""
+        wanted = self._client_class()
+        if isinstance(client, wanted):
+            return
+        from .client import BaseClient
+
+        shown = repr(client) if isinstance(client, str) else type(client).__name__
+        article = "an" if wanted.__name__[0] in "AEIOU" else "a"
+        hint = "client.session(source) makes one"
+        if isinstance(client, BaseClient):
+            other = "Session" if isinstance(self, AsyncSession) else "AsyncSession"
+            hint = f"for this client use {other} ({hint} of the right kind)"
+        raise TypeError(
+            f"client={shown}: {article} {type(self).__name__} needs {article} "
+            f"{wanted.__name__}; {hint}"
+        )
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -465,6 +492,12 @@ class Session(BaseSession):
 
     client: Client | None
 
+    @classmethod
+    def _client_class(cls) -> type[Any]:
+        from .client import Client
+
+        return Client
+
     def edit(
         self,
         prompt: PromptLike | EditRequest,
@@ -531,6 +564,12 @@ class AsyncSession(BaseSession):
     :class:`Session`, with ``await`` on :meth:`edit` and :meth:`replay`."""
 
     client: AsyncClient | None
+
+    @classmethod
+    def _client_class(cls) -> type[Any]:
+        from .client import AsyncClient
+
+        return AsyncClient
 
     async def edit(
         self,
