@@ -163,9 +163,31 @@ async def test_bad_folders_are_refused_and_an_unsaved_result_says_so(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(_map_engine, "_save", disk_full)
-    with pytest.warns(imagewright.ImagewrightWarning, match="not saved.*No space left"):
+    with pytest.warns(imagewright.ImagewrightWarning, match="returned, but saving.*No space left"):
         (result,), _ = await run_map(client, ["a fox"], save_to=tmp_path / "out", quality="low")
     assert isinstance(result, Result)  # paid for: still returned
+
+
+async def test_a_ledger_that_cannot_record_a_paid_result_still_returns_it(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from imagewright.ledger import Ledger
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Ledger, "done", locked)
+    client = make_client.sandbox()
+    path = tmp_path / "run.ledger"
+    with pytest.warns(imagewright.ImagewrightWarning, match="ledger could not record.*locked"):
+        outs, summary = await run_map(client, ["a fox"], ledger=path, quality="low")
+    assert isinstance(outs[0], Result)  # paid for: returned, not turned into a failure
+    assert (summary.succeeded, summary.ambiguous, summary.failed) == (1, 0, 0)
+    with Ledger(path) as ledger:  # left "sending": a re-run calls it ambiguous, never resends
+        (entry,) = ledger.entries()
+        assert entry.status == "sending"
 
 
 async def test_edits_and_per_request_options(make_client: Any, image_files: list[Path]) -> None:
@@ -191,7 +213,12 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(make_client: An
         client.client.map(["a fox", "an owl"], size="13x13")
     with pytest.raises(imagewright.ValidationError, match=r"requests\[0\]"):
         client.client.map([42])
+    with pytest.raises(imagewright.ValidationError, match=r"idempotency_key='k1'.*replay"):
+        client.client.map(["a fox", "an owl"], idempotency_key="k1")
     assert client.client.sandbox_engine.requests == 0
+    # A key per request is the caller's to give.
+    outs, _ = await run_map(client, [("a fox", {"idempotency_key": "fox-1"})], quality="low")
+    assert isinstance(outs[0], Result)
 
 
 async def test_a_bad_request_in_a_generator_is_its_own_failure(make_client: Any) -> None:
@@ -265,15 +292,69 @@ async def test_stopping_early_does_not_blame_the_budget(make_client: Any) -> Non
     client = make_client.sandbox(latency=0.1)
     run = client.client.map(prompts(24), concurrency=4, progress=False, quality="low")
     if client.is_async:
-        async for _ in run:
-            break
+        async with run:  # stops the run on leaving the block, as a sync break does
+            async for _ in run:
+                break
     else:
-        for _ in run:
-            break
+        with run:
+            for _ in run:
+                break
     summary = run.summary
     assert summary.sent == client.client.sandbox_engine.requests
     assert summary.not_sent == ()  # no budget was set: the caller stopped the run
     assert "budget" not in str(summary)
+    # Every request taken up is counted once, the ones dropped at the stop included.
+    counted = summary.succeeded + summary.reused + summary.failed + summary.ambiguous
+    assert summary.requests == counted + len(summary.not_sent) + summary.stopped
+    assert summary.requests < 24
+    if summary.stopped:
+        assert f"stopped early: {summary.stopped} requests" in str(summary)
+
+
+async def test_a_run_left_early_can_be_closed_and_its_summary_is_then_complete(
+    make_client: Any,
+) -> None:
+    client = make_client.sandbox(latency=0.1)
+    run = client.client.map(prompts(24), concurrency=4, progress=False, quality="low")
+    if client.is_async:
+        async for _ in run:
+            break
+        await run.aclose()  # whether or not Python has begun closing it already
+        await run.aclose()  # twice is harmless
+    else:
+        for _ in run:
+            break
+        run.close()
+    summary = run.summary
+    sent = client.client.sandbox_engine.requests
+    assert summary.sent == sent < 24  # nothing more goes out once closed
+    counted = summary.succeeded + summary.failed + summary.ambiguous + summary.stopped
+    assert summary.requests == counted
+    if client.is_async:
+        import asyncio
+
+        await asyncio.sleep(0.3)
+    assert client.client.sandbox_engine.requests == sent
+
+
+def test_a_summary_shows_its_text_in_a_notebook() -> None:
+    pretty = pytest.importorskip("IPython.lib.pretty")
+    summary = MapSummary(
+        requests=3,
+        sent=2,
+        succeeded=1,
+        reused=1,
+        failed=0,
+        ambiguous=1,
+        not_sent=(),
+        cost_usd=0.5,
+        wall_s=2.0,
+        throttled=0,
+        min_concurrency=4,
+    )
+    shown = pretty.pretty(summary)
+    assert shown == str(summary)
+    assert shown.startswith("3 requests in 2.0 s: 1 done, 1 from the ledger")
 
 
 async def test_ctrl_c_stops_the_run_and_keeps_what_was_paid_for(

@@ -120,6 +120,17 @@ class Engine:
         options: dict[str, Any],
     ) -> None:
         _check_args(concurrency, ordered, progress, retry_ambiguous, budget, save_to, ledger)
+        if options.get("idempotency_key") is not None:
+            raise ValidationError(
+                Problem(
+                    "idempotency_key",
+                    options["idempotency_key"],
+                    "one key shared by every request of a batch makes each of them a replay of "
+                    "the first (the API answers a repeated key with the first answer)",
+                    "no key (map gives each request its own, kept across its retries), or "
+                    "one per request in its (request, {options}) tuple or dict",
+                )
+            )
         if isinstance(requests, (str, bytes)) or not isinstance(requests, Iterable):
             raise ValidationError(
                 Problem(
@@ -157,9 +168,11 @@ class Engine:
         self._first = (0, compile_item(client, first, options)) if first is not None else None
         self.sent = self.succeeded = self.reused = self.failed = self.ambiguous = 0
         self.not_sent: list[int] = []
+        self.stopped = 0
         self.cost_usd = 0.0
         self.requests = 0
         self._t0 = self._t1 = time.monotonic()
+        self.started = False  # run() began: its finally will run
         self._stopped = False
         self._closing = False
         self.limiter: Limiter | None = None
@@ -177,6 +190,7 @@ class Engine:
             failed=self.failed,
             ambiguous=self.ambiguous,
             not_sent=tuple(sorted(self.not_sent)),
+            stopped=self.stopped,
             cost_usd=self.cost_usd,
             wall_s=(self._t1 if self._closing else time.monotonic()) - self._t0,
             throttled=limiter.throttled if limiter else 0,
@@ -195,6 +209,7 @@ class Engine:
         from ._map_progress import Progress
 
         loop = asyncio.get_running_loop()
+        self.started = True
         self.limiter = Limiter(self.concurrency)
         self._work = ThreadPoolExecutor(4, thread_name_prefix="imagewright-map-io")
         # Saves write megabytes and fsync them: their own threads, so that compiling and
@@ -283,10 +298,10 @@ class Engine:
                     item: Item | Failure = parse_item(index, request)
                 except ValidationError as exc:  # a generator's bad request: its own outcome
                     item = Failure(index, None, request, exc, False, "failed")
-                self.requests += 1
                 if self.ordered:
                     await self._wait_window(index)
                 await self.limiter.acquire()
+                self.requests += 1  # taken up: it will have exactly one outcome
                 task = asyncio.create_task(self._one(index, item))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -335,8 +350,10 @@ class Engine:
 
     def _count_failure(self, failure: Failure) -> None:
         if failure.status == "not_sent":
-            if isinstance(failure.error, BudgetExceededError):  # not a run stopped early
+            if isinstance(failure.error, BudgetExceededError):
                 self.not_sent.append(failure.index)
+            else:  # the run was stopped early (the caller left the loop, or Ctrl-C)
+                self.stopped += 1
         elif failure.status == "ambiguous":
             self.ambiguous += 1
         else:
@@ -469,10 +486,16 @@ class Engine:
         return result
 
     async def _record(self, item: Item, result: Result, fp: str) -> None:
-        """Save the result (``save_to`` or the ledger's folder) and record it as done."""
+        """Save the result (``save_to`` or the ledger's folder) and record it as done.
+
+        The result is paid for: whatever fails here, it is still returned, with a warning. A
+        ledger that cannot record it leaves its row ``sending``, which a re-run reports as
+        ambiguous and does not resend."""
         folder = self._folder(item, fp)
         if folder is None:
             return
+        problems: list[str] = []
+        saved: Path | None = None
         try:
             saved = await self._io(
                 _save,
@@ -482,19 +505,26 @@ class Engine:
                 seen=self._seen,
                 pool=self._saves,
             )
-        except Exception as exc:  # the result is still returned; the ledger says what happened
-            note = f"paid for, but saving it failed: {type(exc).__name__}: {exc}"
-            if self.ledger is not None:
-                await self._io(self.ledger.failed, fp, note, may_have_been_billed=True)
+        except Exception as exc:
+            problems.append(f"saving it failed: {type(exc).__name__}: {exc}")
+        if self.ledger is not None:
+            try:
+                if saved is None:
+                    note = f"paid for, but {problems[0]}"
+                    await self._io(self.ledger.failed, fp, note, may_have_been_billed=True)
+                else:
+                    cost = result.cost.total_usd if result.cost is not None else None
+                    await self._io(self.ledger.done, fp, folder=str(saved), cost_usd=cost)
+            except Exception as exc:
+                problems.append(f"the ledger could not record it: {type(exc).__name__}: {exc}")
+        if problems:
             warnings.warn(
-                f"map: request {item.name} was not saved to {folder}/ ({note})",
+                f"map: request {item.name} was paid for and is returned, but "
+                + "; ".join(problems)
+                + (f" (folder {folder}/)" if saved is None else ""),
                 ImagewrightWarning,
                 stacklevel=1,
             )
-            return
-        if self.ledger is not None:
-            cost = result.cost.total_usd if result.cost is not None else None
-            await self._io(self.ledger.done, fp, folder=str(saved), cost_usd=cost)
 
     def _folder(self, item: Item, fp: str) -> Path | None:
         if self.save_to is not None:

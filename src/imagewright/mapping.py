@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -76,7 +77,9 @@ class MapSummary:
     """What a finished ``map`` did.
 
     Attributes:
-        requests: Requests in the batch.
+        requests: Requests the run took up: the whole batch, unless it was stopped early.
+            Each has exactly one outcome, so ``requests == succeeded + reused + failed +
+            ambiguous + len(not_sent) + stopped``.
         sent: Requests sent to the API by this run.
         succeeded: Results produced by this run's sends.
         reused: Results returned from the ledger (paid for by an earlier run), not sent.
@@ -88,6 +91,8 @@ class MapSummary:
         throttled: 429 answers seen (each one was retried after its ``retry-after``).
         min_concurrency: The lowest bound on requests in flight (less than the start after
             429s).
+        stopped: Requests taken up but not sent because the run was stopped early (the
+            caller left the loop, or Ctrl-C).
     """
 
     requests: int
@@ -101,6 +106,7 @@ class MapSummary:
     wall_s: float
     throttled: int
     min_concurrency: int
+    stopped: int = 0
 
     def __str__(self) -> str:
         lines = [
@@ -118,7 +124,13 @@ class MapSummary:
             shown = ", ".join(map(str, self.not_sent[:10]))
             more = ", ..." if len(self.not_sent) > 10 else ""
             lines.append(f"not sent (budget): requests {shown}{more}")
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped} requests taken up were not sent")
         return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython and Jupyter show the summary's text, not the dataclass."""
+        printer.text(str(self))
 
 
 class _Run:
@@ -146,7 +158,24 @@ class MapRun(_Run):
 
     def __iter__(self) -> Iterator[Outcome]:
         self._start()
-        return self._drive()
+        gen = self._drive()
+        self._gen = weakref.ref(gen)  # weak: a ``break`` must still close it at once
+        return gen
+
+    def close(self) -> None:
+        """Stop the run now: nothing more is sent, the requests in flight finish and are
+        recorded, and :attr:`summary` is complete. ``with client.map(...) as run:`` does this
+        on leaving the block; a ``break`` out of a ``for`` loop does it too."""
+        ref: weakref.ref[Generator[Outcome, None, None]] | None = getattr(self, "_gen", None)
+        gen = ref() if ref is not None else None
+        if gen is not None:
+            gen.close()
+
+    def __enter__(self) -> MapRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _drive(self) -> Generator[Outcome, None, None]:
         loop = asyncio.new_event_loop()
@@ -189,13 +218,35 @@ class AsyncMapRun(_Run):
     """What :meth:`AsyncClient.map <imagewright.AsyncClient.map>` returns.
 
     ``async for outcome in run`` streams the outcomes; ``await run`` collects them in a list.
+    Leaving an ``async for`` loop early does not stop the run at once (Python closes an async
+    generator later, on the event loop): use ``async with client.map(...) as run:``, or
+    ``await run.aclose()``, to stop it there and then.
     """
 
     def __aiter__(self) -> AsyncIterator[Outcome]:
         self._start()
-        return self._drive()
+        gen = self._drive()
+        self._gen = weakref.ref(gen)  # weak: a loop left early lets Python close it, later
+        self._finished = asyncio.Event()
+        return gen
 
-    async def _drive(self) -> AsyncIterator[Outcome]:
+    async def aclose(self) -> None:
+        """Stop the run now: nothing more is sent, the requests in flight finish and are
+        recorded, and :attr:`summary` is complete."""
+        ref: weakref.ref[AsyncGenerator[Outcome, None]] | None = getattr(self, "_gen", None)
+        gen = ref() if ref is not None else None
+        if gen is not None:
+            await gen.aclose()
+        if self._engine.started:  # already being closed by Python: wait for it to end
+            await self._finished.wait()
+
+    async def __aenter__(self) -> AsyncMapRun:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _drive(self) -> AsyncGenerator[Outcome, None]:
         outcomes = self._engine.run()
         try:
             async for item in outcomes:
@@ -203,6 +254,7 @@ class AsyncMapRun(_Run):
         finally:
             await outcomes.aclose()
             self._engine.close()
+            self._finished.set()
 
     def __await__(self) -> Generator[Any, None, list[Outcome]]:
         return self._collect().__await__()
