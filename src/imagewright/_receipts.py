@@ -65,7 +65,7 @@ def _image_entry(enc: EncodedImage, name: str) -> dict[str, Any]:
     """A receipt entry for an encoded input: its file, hash and every other field."""
     fields = {f.name: getattr(enc, f.name) for f in dataclasses.fields(enc) if f.name != "data"}
     fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
-    return {"file": name, "sha256": sha256(enc.data), **fields}
+    return {"file": name, "sha256": enc.sha256, **fields}
 
 
 def _png_essentials(result: Result) -> dict[str, str]:
