@@ -492,13 +492,14 @@ def test_a_linked_input_is_not_reused_once_its_file_was_replaced(tmp_path: Path)
 
 async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: Any) -> None:
     # Answers that arrive together are read by at most READS requests at once (the rest wait
-    # in the socket buffers), so a batch's memory is not concurrency x answer size.
-    import asyncio
+    # in the socket buffers), so a batch's memory is not concurrency x answer size. The sync
+    # client reads on the run's own few threads, not on its 64 sending threads.
     import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from imagewright import _map_engine
 
-    seen = {"reads": 0, "now": 0, "most": 0}
+    seen: dict[str, Any] = {"reads": 0, "now": 0, "most": 0, "threads": set()}
     lock = threading.Lock()
 
     def count(delta: int) -> None:
@@ -506,37 +507,43 @@ async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: A
             seen["now"] += delta
             seen["most"] = max(seen["most"], seen["now"])
             seen["reads"] += delta > 0
-
-    class CountedThreads(threading.Semaphore):
-        def acquire(self, *args: Any, **kwargs: Any) -> bool:
-            got = super().acquire(*args, **kwargs)
-            count(+1)
-            return got
-
-        def release(self, n: int = 1) -> None:
-            count(-1)
-            super().release(n)
-
-        __enter__ = acquire
-
-        def __exit__(self, *exc: object) -> None:
-            self.release()
-
-    class CountedTasks(asyncio.Semaphore):
-        async def acquire(self) -> bool:
-            got = await super().acquire()
-            count(+1)
-            return got
-
-        def release(self) -> None:
-            count(-1)
-            super().release()
+            seen["threads"].add(threading.current_thread().name)
 
     made: list[int] = []
+    real = _map_engine.read_gate
 
     def gate(threaded: bool, n: int) -> Any:
         made.append(n)
-        return CountedThreads(2) if threaded else CountedTasks(2)
+        made_gate = real(threaded, 2)
+        if isinstance(made_gate, ThreadPoolExecutor):
+            submit = made_gate.submit
+
+            def counted_submit(fn: Any) -> Any:
+                def counted() -> Any:
+                    count(+1)
+                    try:
+                        return fn()
+                    finally:
+                        count(-1)
+
+                return submit(counted)
+
+            made_gate.submit = counted_submit  # type: ignore[method-assign]
+            return made_gate
+        acquire, release = made_gate.acquire, made_gate.release
+
+        async def counted_acquire() -> bool:
+            got = await acquire()
+            count(+1)
+            return got
+
+        def counted_release() -> None:
+            count(-1)
+            release()
+
+        made_gate.acquire = counted_acquire  # type: ignore[method-assign]
+        made_gate.release = counted_release  # type: ignore[method-assign]
+        return made_gate
 
     monkeypatch.setattr(_map_engine, "read_gate", gate)
     client = make_client.sandbox(latency=0.2)
@@ -546,3 +553,5 @@ async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: A
     assert seen["reads"] == 12  # every answer was read under the gate...
     assert 1 <= seen["most"] <= 2  # ...and never more than its size at once
     assert seen["now"] == 0
+    if not client.is_async:  # read by the run's reading threads, not the sending ones
+        assert all(name.startswith("imagewright-map-read") for name in seen["threads"])

@@ -13,7 +13,6 @@ import dataclasses
 import math
 import os
 import sqlite3
-import threading
 import time
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
@@ -47,12 +46,13 @@ T = TypeVar("T")
 Sender = Callable[["ApiCall", "SendOptions"], Awaitable[Result]]
 
 _POLL_S = 0.2  # how often to look again at a request another process is sending
-READS = 8
+READS = 4
 """At most this many answers are read (and decoded) at once; the others wait, still in the
 kernel's socket buffers. Answers that all arrive together (a batch sent at once to a server
 that takes as long for each) would otherwise be read side by side, each growing its own
 multi-megabyte buffer: at concurrency 64 and 2048x2048 images, 64 x 6.4 MB half-read at the
-peak. Reading them a few at a time takes the same CPU, so the same time."""
+peak. Reading them a few at a time takes the same CPU, so the same time. (The sync client
+reads on this many threads of its own: see ``SendOptions.read_pool``.)"""
 _END = object()
 
 
@@ -258,6 +258,8 @@ class Engine:
             self._saves.shutdown(wait=False)
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
+            if isinstance(self._reads, ThreadPoolExecutor):
+                self._reads.shutdown(wait=False)
 
     def _make_sender(self, loop: asyncio.AbstractEventLoop) -> Sender:
         client: Any = self.client
@@ -451,7 +453,10 @@ class Engine:
             loop.call_soon_threadsafe(limiter.on_status, status, after)
 
         opts.on_status = seen
-        opts.read_gate = self._reads
+        if isinstance(self._reads, asyncio.Semaphore):
+            opts.read_gate = self._reads
+        else:
+            opts.read_pool = self._reads
         if self.ledger is not None:
             await self._io(self.ledger.sending, fp)
         self._sending.add(item.index)
@@ -551,9 +556,12 @@ def _open_ledger(path: str | os.PathLike[str]) -> Ledger:
         ) from exc
 
 
-def read_gate(threaded: bool, n: int) -> threading.Semaphore | asyncio.Semaphore:
-    """The semaphore held while an answer is read: a thread's for the sync client."""
-    return threading.Semaphore(n) if threaded else asyncio.Semaphore(n)
+def read_gate(threaded: bool, n: int) -> asyncio.Semaphore | ThreadPoolExecutor:
+    """What lets ``n`` answers be read at once: a semaphore for the async client, ``n``
+    threads that read for the sync client's sending threads (see ``SendOptions.read_pool``)."""
+    if threaded:
+        return ThreadPoolExecutor(n, thread_name_prefix="imagewright-map-read")
+    return asyncio.Semaphore(n)
 
 
 def _save(result: Result, folder: Path, *, overwrite: bool, seen: Seen) -> Path:

@@ -36,10 +36,10 @@ import json
 import logging
 import math
 import random
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,9 +105,15 @@ class SendOptions:
     on_status: Callable[[int, float | None], None] | None = None
     """Told of every error status (and its ``retry-after`` seconds), before any retry: how
     ``map`` sees 429s to adapt its concurrency."""
-    read_gate: threading.Semaphore | asyncio.Semaphore | None = None
-    """Held while an answer's body is read and decoded (``threading`` for the sync client,
-    ``asyncio`` for the async one): how ``map`` keeps few answers half-read at once."""
+    read_gate: asyncio.Semaphore | None = None
+    """Async client: held while an answer's body is read and decoded. How ``map`` keeps few
+    answers half-read at once."""
+    read_pool: Executor | None = None
+    """Sync client: the threads that read and decode an answer's body (the sending thread
+    waits). ``map`` gives a few: few answers are half-read at once, and their megabyte buffers
+    come from few threads, so from few of the C allocator's per-thread arenas, which keep
+    what they freed (1,000 edits of 2048x2048 at concurrency 64: 64 sending threads reading
+    their own answers peaked at 580 MB RSS; 8 reading threads at 320 MB, 4 at 240 MB)."""
 
 
 def build_request(
@@ -638,8 +644,8 @@ def send(
         raise
     if call.stream:
         return _iter_stream(response, call, started, attempts)
-    gate = opts.read_gate
-    with gate if isinstance(gate, threading.Semaphore) else contextlib.nullcontext():
+
+    def finish() -> Result:
         try:
             with deadline(opts.timeout.read):
                 content = response.read()
@@ -648,6 +654,14 @@ def send(
         finally:
             response.close()
         return _built(call, response, content, started, attempts)
+
+    if opts.read_pool is None:
+        return finish()
+    try:
+        reading = opts.read_pool.submit(finish)
+    except RuntimeError:  # the pool was shut down (its map ended): read here, lose nothing
+        return finish()
+    return reading.result()
 
 
 def _built(
@@ -721,7 +735,7 @@ async def asend(
     if call.stream:
         return _aiter_stream(response, call, started, attempts)
     gate = opts.read_gate
-    async with gate if isinstance(gate, asyncio.Semaphore) else contextlib.nullcontext():
+    async with gate if gate is not None else contextlib.nullcontext():
         try:
             with deadline(opts.timeout.read):
                 content = await response.aread()
