@@ -11,8 +11,8 @@ together (3.1 ms on 2 cores), which is what makes the ideal out of reach for 204
 
 Memory: this process's resident set size (RSS) is read after 10 %, 50 % and 100 % of the
 requests of each ``map`` pass (100, 500 and 1,000 with the default N), and its peak at the
-end. ``map`` runs twice: keeping nothing (the caller drops each result), and with a ledger
-(each result written to disk and released).
+end. ``map`` runs twice on ``AsyncClient`` and twice on the sync ``Client``: keeping nothing
+(the caller drops each result), and with a ledger (each result written to disk and released).
 
 Two servers (``--server``):
 
@@ -122,6 +122,24 @@ async def run_map(url: str, source: bytes, n: int, conc: int, ledger: str | None
     return {"wall": wall, "cpu": cpu, "marks": marks, "peak": peak_rss_mb(), "summary": summary}
 
 
+def run_sync_map(url: str, source: bytes, n: int, conc: int, ledger: str | None) -> dict[str, Any]:
+    """The same batch through the sync ``Client.map`` (the same engine, sending from threads)."""
+    marks = {max(1, n // 10): 0.0, max(1, n // 2): 0.0, n: 0.0}
+    requests = [EditRequest(source, f"edit number {i}") for i in range(n)]
+    with imagewright.Client(api_key="bench", base_url=url, timeout=600) as client:
+        t0, c0 = time.perf_counter(), cpu_s()
+        run = client.map(
+            requests, concurrency=conc, size="2048x2048", ledger=ledger, progress=False
+        )
+        for done, outcome in enumerate(run, 1):
+            assert isinstance(outcome, imagewright.Result), outcome
+            if done in marks:
+                marks[done] = rss_mb()
+        wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+    summary = run.summary
+    return {"wall": wall, "cpu": cpu, "marks": marks, "peak": peak_rss_mb(), "summary": summary}
+
+
 async def run_openai(url: str, source: bytes, n: int, conc: int) -> dict[str, Any]:
     import openai
 
@@ -152,7 +170,13 @@ async def run_openai(url: str, source: bytes, n: int, conc: int) -> dict[str, An
     return {"wall": wall, "cpu": cpu, "marks": marks, "peak": peak_rss_mb()}
 
 
-PASSES = ("map", "map + ledger", "openai AsyncOpenAI")
+PASSES = (
+    "map",
+    "map + ledger",
+    "sync Client.map",
+    "sync Client.map + ledger",
+    "openai AsyncOpenAI",
+)
 
 
 def one_pass(label: str, url: str, n: int, conc: int, side: int) -> dict[str, Any]:
@@ -162,8 +186,11 @@ def one_pass(label: str, url: str, n: int, conc: int, side: int) -> dict[str, An
     if label == "openai AsyncOpenAI":
         return asyncio.run(run_openai(url, source, n, conc))
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = os.path.join(tmp, "l") if label == "map + ledger" else None
-        out = asyncio.run(run_map(url, source, n, conc, ledger))
+        ledger = os.path.join(tmp, "l") if label.endswith("+ ledger") else None
+        if label.startswith("sync"):
+            out = run_sync_map(url, source, n, conc, ledger)
+        else:
+            out = asyncio.run(run_map(url, source, n, conc, ledger))
     out["summary"] = str(out["summary"]).replace("\n", "; ")
     return out
 
@@ -189,7 +216,7 @@ def main() -> None:
     ideal = args.concurrency / args.latency
     rows = []
     try:
-        for label in PASSES[:2] if args.no_openai else PASSES:
+        for label in PASSES[:-1] if args.no_openai else PASSES:
             cmd = [sys.executable, __file__, "--pass", label, "--url", url]
             cmd += ["--n", str(args.n), "--concurrency", str(args.concurrency)]
             cmd += ["--side", str(args.side)]
