@@ -213,9 +213,22 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(make_client: An
         client.client.map(["a fox", "an owl"], size="13x13")
     with pytest.raises(imagewright.ValidationError, match=r"requests\[0\]"):
         client.client.map([42])
+    # A request's own problem names the request; a shared keyword option keeps its name.
+    with pytest.raises(imagewright.ImageInputError, match=r"^requests\[0\]\.image=.*not an image"):
+        client.client.map([{"prompt": "a hat", "images": b"not an image"}, "a fox"])
+    with pytest.raises(imagewright.ValidationError, match=r"^size='13x13'"):
+        client.client.map(["a fox"], size="13x13")
+    with pytest.raises(imagewright.ValidationError, match=r"^requests\[0\]\.size='13x13'"):
+        client.client.map([("a fox", {"size": "13x13"})], size="1024x1024")
     with pytest.raises(imagewright.ValidationError, match=r"idempotency_key='k1'.*replay"):
         client.client.map(["a fox", "an owl"], idempotency_key="k1")
     assert client.client.sandbox_engine.requests == 0
+    # Later requests are read as they are sent: a bad one is its own failure, named.
+    outs, _ = await run_map(client, ["a fox", {"prompt": "a hat", "images": b"not an image"}])
+    (failure,) = [o for o in outs if isinstance(o, Failure)]
+    assert isinstance(failure.error, imagewright.ImageInputError)
+    assert str(failure.error).startswith("requests[1].image=")
+    assert not failure.may_have_been_billed
     # A key per request is the caller's to give.
     outs, _ = await run_map(client, [("a fox", {"idempotency_key": "fox-1"})], quality="low")
     assert isinstance(outs[0], Result)
@@ -275,8 +288,9 @@ async def test_stopping_early_keeps_what_was_paid_for(make_client: Any, tmp_path
     ledger = tmp_path / "l"
     run = client.client.map(prompts(12), ledger=ledger, concurrency=4, progress=False)
     if client.is_async:
-        async for _ in run:
-            break
+        async with run:  # stopped on leaving the block, in-flight requests recorded
+            async for _ in run:
+                break
     else:
         for _ in run:
             break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -95,9 +96,28 @@ def compile_item(client: BaseClient, item: Item, shared: Mapping[str, Any]) -> A
 
     options = {**shared, **item.options}
     body, _ = _split(options)
-    if item.kind == "edit":
-        return client.compile_edit(item.target, **body)
-    return client.compile_generate(item.target, **body)
+    try:
+        if item.kind == "edit":
+            return client.compile_edit(item.target, **body)
+        return client.compile_generate(item.target, **body)
+    except ValidationError as exc:
+        raise _located(exc, item, shared) from exc
+
+
+def _located(exc: ValidationError, item: Item, shared: Mapping[str, Any]) -> ValidationError:
+    """``exc`` with each problem of the request itself named ``requests[i].<param>`` (a
+    problem with a keyword option shared by every request keeps its plain name)."""
+    where = f"requests[{item.index}]"
+
+    def own(param: str) -> bool:
+        base = param.split("[", 1)[0].split(".", 1)[0]
+        return base not in shared or base in item.options
+
+    problems = [
+        dataclasses.replace(p, param=f"{where}.{p.param}") if own(p.param) else p
+        for p in exc.problems
+    ]
+    return type(exc)(problems)  # the same class: ImageInputError stays one
 
 
 def transport_options(item: Item, shared: Mapping[str, Any]) -> dict[str, Any]:
