@@ -569,3 +569,18 @@ async def test_answers_are_read_a_few_at_a_time(make_client: Any, monkeypatch: A
     assert seen["now"] == 0
     if not client.is_async:  # read by the run's reading threads, not the sending ones
         assert all(name.startswith("imagewright-map-read") for name in seen["threads"])
+
+
+async def test_the_progress_bar_shows_requests_in_flight_before_any_outcome(
+    make_client: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every count
+    client = make_client.sandbox(latency=1.2)
+    run = client.client.map(prompts(3), concurrency=3, quality="low")  # progress on: default
+    outs = [o async for o in run] if client.is_async else list(run)
+    assert len(outs) == 3
+    err = capsys.readouterr().err
+    assert "imagewright map" in err
+    # All three were in flight for 1.2 s before the first came back, and the bar said so.
+    assert "in_flight=3" in err
+    assert "ok=3" in err

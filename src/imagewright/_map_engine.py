@@ -227,6 +227,7 @@ class Engine:
         tasks: set[asyncio.Task[None]] = set()
         dispatcher = asyncio.create_task(self._dispatch(tasks))
         beat = asyncio.create_task(self._heartbeat()) if self.ledger is not None else None
+        tick = asyncio.create_task(self.bar.ticking()) if self.bar.bar is not None else None
         buffer: dict[int, Outcome] = {}
         try:
             while (got := await self._queue.get()) is not _END:
@@ -250,8 +251,9 @@ class Engine:
                 while not self._queue.empty():
                     self._queue.get_nowait()
                 await asyncio.wait([*tasks, dispatcher], timeout=0.05)
-            if beat is not None:
-                beat.cancel()
+            for task in (beat, tick):
+                if task is not None:
+                    task.cancel()
             self._t1 = time.monotonic()
             self.bar.close()
             self._work.shutdown(wait=False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._map_engine import Engine
 
 __all__ = ["Progress"]
+
+EVERY_S = 0.5  # how often the bar is redrawn between outcomes
 
 
 class Progress:
@@ -26,20 +29,30 @@ class Progress:
         """A request started (+1) or ended (-1)."""
         self.flying += change
 
+    async def ticking(self) -> None:
+        """Redraw the bar every ``EVERY_S`` while the run lasts: its counts and elapsed time
+        stay current between outcomes (a first image can take a minute)."""
+        while self.bar is not None:
+            await asyncio.sleep(EVERY_S)
+            self._counts(refresh=True)
+
     def done(self, outcome: object) -> None:
         """One more outcome: advance and refresh the counts."""
         if self.bar is None:
             return
+        self._counts(refresh=False)
+        self.bar.update(1)
+        del outcome  # the bar keeps no outcome
+
+    def _counts(self, *, refresh: bool) -> None:
         e = self.engine
         self.bar.set_postfix(
             ok=e.succeeded + e.reused,
             failed=e.failed + e.ambiguous + len(e.not_sent),
             in_flight=self.flying,
             cost=f"${e.cost_usd:.2f}",
-            refresh=False,
+            refresh=refresh,
         )
-        self.bar.update(1)
-        del outcome  # the bar keeps no outcome
 
     def close(self) -> None:
         """Close the bar (prints its final line)."""
