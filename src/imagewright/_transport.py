@@ -27,7 +27,6 @@ Every attempt of one call carries the same ``Idempotency-Key``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -39,7 +38,6 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +59,9 @@ from .results import ImagesResponse, OutputImage, PartialImage, Result, Timings,
 from .settings import Settings
 
 if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import Executor
+
     import tenacity
 
 log = logging.getLogger("imagewright")
