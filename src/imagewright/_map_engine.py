@@ -9,7 +9,6 @@ client runs its ``_send`` in a thread pool sized to the concurrency.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import os
 import sqlite3
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._files import Seen
-from ._map_items import Item, compile_item, parse_item, transport_options
+from ._map_items import Item, compile_item, located, parse_item, transport_options
 from .errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -324,16 +323,13 @@ class Engine:
     def _checked_options(self, item: Item) -> SendOptions:
         """The request's transport options (timeout, max_retries...), checked: a
         ``ValidationError`` naming ``requests[i]`` when one is refused."""
-        where = f"requests[{item.index}]"
         try:
             return self.client._send_options(transport_options(item, self.options))
         except ValidationError as exc:
-            raise ValidationError(
-                [dataclasses.replace(p, param=f"{where}.{p.param}") for p in exc.problems]
-            ) from exc
+            raise located(exc, item, self.options) from exc
         except ConfigurationError as exc:
             own = transport_options(item, {})
-            raise ValidationError(Problem(where, own, str(exc))) from exc
+            raise ValidationError(Problem(f"requests[{item.index}]", own, str(exc))) from exc
 
     async def _one(self, index: int, item: Item | Failure) -> None:
         assert self.limiter is not None

@@ -101,10 +101,10 @@ def compile_item(client: BaseClient, item: Item, shared: Mapping[str, Any]) -> A
             return client.compile_edit(item.target, **body)
         return client.compile_generate(item.target, **body)
     except ValidationError as exc:
-        raise _located(exc, item, shared) from exc
+        raise located(exc, item, shared) from exc
 
 
-def _located(exc: ValidationError, item: Item, shared: Mapping[str, Any]) -> ValidationError:
+def located(exc: ValidationError, item: Item, shared: Mapping[str, Any]) -> ValidationError:
     """``exc`` with each problem of the request itself named ``requests[i].<param>`` (a
     problem with a keyword option shared by every request keeps its plain name)."""
     where = f"requests[{item.index}]"
