@@ -137,6 +137,8 @@ class _Run:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._started = False
+        # The running generator, weakly: a loop left early must still let Python close it.
+        self._gen: weakref.ref[Any] | None = None
 
     @property
     def summary(self) -> MapSummary:
@@ -147,6 +149,10 @@ class _Run:
         if self._started:
             raise RuntimeError("a map run can be iterated once; call map() again to re-run")
         self._started = True
+
+    def _live(self) -> Any:
+        """The run's generator if it is still open, else ``None``."""
+        return self._gen() if self._gen is not None else None
 
 
 class MapRun(_Run):
@@ -159,15 +165,14 @@ class MapRun(_Run):
     def __iter__(self) -> Iterator[Outcome]:
         self._start()
         gen = self._drive()
-        self._gen = weakref.ref(gen)  # weak: a ``break`` must still close it at once
+        self._gen = weakref.ref(gen)
         return gen
 
     def close(self) -> None:
         """Stop the run now: nothing more is sent, the requests in flight finish and are
         recorded, and :attr:`summary` is complete. ``with client.map(...) as run:`` does this
         on leaving the block; a ``break`` out of a ``for`` loop does it too."""
-        ref: weakref.ref[Generator[Outcome, None, None]] | None = getattr(self, "_gen", None)
-        gen = ref() if ref is not None else None
+        gen = self._live()
         if gen is not None:
             gen.close()
 
@@ -226,15 +231,14 @@ class AsyncMapRun(_Run):
     def __aiter__(self) -> AsyncIterator[Outcome]:
         self._start()
         gen = self._drive()
-        self._gen = weakref.ref(gen)  # weak: a loop left early lets Python close it, later
+        self._gen = weakref.ref(gen)
         self._finished = asyncio.Event()
         return gen
 
     async def aclose(self) -> None:
         """Stop the run now: nothing more is sent, the requests in flight finish and are
         recorded, and :attr:`summary` is complete."""
-        ref: weakref.ref[AsyncGenerator[Outcome, None]] | None = getattr(self, "_gen", None)
-        gen = ref() if ref is not None else None
+        gen = self._live()
         if gen is not None:
             await gen.aclose()
         if self._engine.started:  # already being closed by Python: wait for it to end
